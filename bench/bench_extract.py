@@ -1,0 +1,171 @@
+"""Benchmark: log-mel extraction of the full-size synthetic corpus, two ways, in one run.
+
+(a) the reference study's way: a plain serial loop, ``librosa.load`` at 22,050 Hz,
+    ``melspectrogram``, ``power_to_db``, one pickle per clip (written only: serbias
+    never unpickles anything);
+(b) ``serbias extract --kind logmel`` (a fresh process, as a user runs it);
+(c) ``serbias extract --kind all`` (log-mels and SVM features: the whole stage).
+
+Usage: ``python bench/bench_extract.py [--data DIR] [--work DIR] [--jobs N] [--keep]``.
+``--data`` is generated with ``serbias synth DIR --actors 91 --full`` (7,442 clips) when it
+does not exist yet. Prints clips/s for each and the ratio (b)/(a). Not a test: figures
+depend on the machine and its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pickle
+import platform
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+SERBIAS = Path(sys.executable).with_name("serbias")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--data", type=Path, default=Path(tempfile.gettempdir()) / "serbias-bench-corpus"
+    )
+    parser.add_argument(
+        "--work", type=Path, default=None, help="scratch directory (default: a temp dir)"
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=None, help="serbias extract --jobs (default: all cores)"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the outputs of (a), (b) and (c)")
+    args = parser.parse_args()
+
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.2f}"
+    )
+    clips, split_path = prepare(args.data)
+    work = Path(tempfile.mkdtemp(prefix="bench-extract-", dir=args.work))
+    try:
+        a_seconds, first_clip = serial_librosa(clips, work / "a_pickles")
+        b_seconds, b_inner = run_extract(
+            args.data, split_path, work / "b_logmel", "logmel", args.jobs
+        )
+        c_seconds, c_inner = run_extract(args.data, split_path, work / "c_all", "all", args.jobs)
+        check_equal(clips, work / "b_logmel")
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+    n = len(clips)
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print()
+    print(f"{'method':<48} {'clips':>6} {'seconds':>8} {'clips/s':>8}")
+    rows = [
+        ("(a) serial librosa.load + melspectrogram + pickle", a_seconds),
+        ("(b) serbias extract --kind logmel (command)", b_seconds),
+        ("    of which extraction", b_inner),
+        ("(c) serbias extract --kind all (command)", c_seconds),
+        ("    of which extraction", c_inner),
+    ]
+    for label, seconds in rows:
+        print(f"{label:<48} {n:>6} {seconds:>8.1f} {n / seconds:>8.0f}")
+    print(f"(a) first clip (librosa/numba warm-up): {first_clip:.2f} s")
+    print(
+        f"speed-up (b)/(a): {a_seconds / b_seconds:.1f}x (command), "
+        f"{a_seconds / b_inner:.1f}x (extraction only)"
+    )
+    print(f"largest serbias process peak RSS: {peak_mb:,.0f} MB")
+
+
+def prepare(data: Path) -> tuple[list[tuple[str, str]], Path]:
+    """The corpus (generated when missing), its speaker split, and (stem, path) in split order."""
+    from serbias.corpus.reader import read_corpus
+    from serbias.split import split_corpus
+
+    if not (data / "AudioWAV").is_dir():
+        from serbias.corpus.synth.generate import generate_corpus
+
+        print(f"generating the full synthetic corpus in {data} ...", flush=True)
+        started = time.perf_counter()
+        summary = generate_corpus(data, actors=91, full=True, seed=0, force=True)
+        print(f"  {summary.n_clips} clips in {time.perf_counter() - started:.0f} s")
+    clips = read_corpus(data)
+    split_path = data.parent / f"{data.name}-split.json"
+    split = split_corpus(clips, split_path, mode="speaker", seed=0).splits
+    paths = dict(zip(clips["filename"], clips["path"], strict=True))
+    ordered = [(stem, paths[stem]) for stems in split.values() for stem in stems]
+    seconds = np.array([os.path.getsize(path) for _, path in ordered]) / (2 * 16_000)
+    print(f"corpus: {len(ordered)} clips, {seconds.mean():.2f} s mean (16 kHz 16-bit WAV assumed)")
+    return ordered, split_path
+
+
+def serial_librosa(clips: list[tuple[str, str]], out: Path) -> tuple[float, float]:
+    """(a): the reference study's loop; returns total and first-clip seconds."""
+    import librosa
+
+    out.mkdir(parents=True)
+    print("(a) serial librosa loop ...", flush=True)
+    started = time.perf_counter()
+    first = 0.0
+    for i, (stem, path) in enumerate(clips):
+        y, _ = librosa.load(path, sr=22_050)
+        y = librosa.util.fix_length(y, size=66_150)
+        mel = librosa.feature.melspectrogram(y=y, sr=22_050, n_fft=2048, hop_length=512, n_mels=128)
+        logmel = librosa.power_to_db(mel, ref=np.max)
+        with open(out / f"{stem}.pkl", "wb") as handle:
+            pickle.dump(logmel, handle)
+        if i == 0:
+            first = time.perf_counter() - started
+    return time.perf_counter() - started, first
+
+
+def run_extract(
+    data: Path, split: Path, out: Path, kind: str, jobs: int | None
+) -> tuple[float, float]:
+    """(b)/(c): ``serbias extract`` in a fresh process; returns wall and reported seconds."""
+    command = [str(SERBIAS), "extract", "--data", str(data), "--split", str(split),
+               "--out", str(out), "--kind", kind, "--force"]  # fmt: skip
+    if jobs:
+        command += ["--jobs", str(jobs)]
+    print(f"serbias extract --kind {kind} ...", flush=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("SERBIAS_PARAMS", "SERBIAS_PROFILE")}
+    env["COLUMNS"] = "200"  # one line per message in the captured output
+    started = time.perf_counter()
+    result = subprocess.run(command, cwd=out.parent, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if result.returncode != 0:
+        sys.exit(f"serbias extract failed:\n{result.stdout}\n{result.stderr}")
+    print("  " + result.stdout.strip().splitlines()[-1])
+    inner = re.search(r" in ([\d.]+) s \(", result.stdout)
+    return wall, float(inner.group(1)) if inner else wall
+
+
+def check_equal(clips: list[tuple[str, str]], store: Path) -> None:
+    """The two ways agree: sampled store rows against a fresh librosa computation."""
+    import librosa
+
+    from serbias.features import load_features
+
+    paths = dict(clips)
+    train = load_features(store, "train", "logmel")
+    worst = 0.0
+    for row in range(0, len(train), max(1, len(train) // 20)):
+        y, _ = librosa.load(paths[str(train.filenames[row])], sr=22_050)
+        mel = librosa.feature.melspectrogram(
+            y=librosa.util.fix_length(y, size=66_150), sr=22_050, n_fft=2048, hop_length=512,
+            n_mels=128,
+        )  # fmt: skip
+        reference = librosa.power_to_db(mel, ref=np.max)
+        worst = max(worst, float(np.abs(reference - train.X[row]).max()))
+    print(f"max |(a) - (b)| over 20 sampled clips: {worst:.1e} dB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""Rich views of a training: a progress bar (epochs or replicas) and the final summary table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from rich.console import Group
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from serbias.cli._console import err_console
+
+if TYPE_CHECKING:
+    from serbias.params import TrainParams
+    from serbias.training import Progress as TrainProgress
+    from serbias.training import TrainResult
+
+
+@contextmanager
+def training_progress(params: TrainParams) -> Iterator[Callable[[TrainProgress], None]]:
+    """A bar over epochs (one training) or replicas (bootstrap); yields the progress callback."""
+    unit = "replicas" if params.bootstrap else "epochs"
+    total = params.bootstrap or (1 if params.model == "svm" else params.epochs)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[score]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        task = progress.add_task(f"{params.model} {unit}", total=total, score="")
+
+        def report(event: TrainProgress) -> None:
+            score = event.metrics.get("val_macro_f1")
+            progress.update(
+                task,
+                completed=event.completed,
+                total=event.total,
+                score="" if score is None else f"val macro-F1 {score:.3f}",
+            )
+
+        yield report
+
+
+def summary_table(result: TrainResult) -> Group:
+    """Validation F1 per emotion, then the run, registry version and aliases."""
+    kind = "mean over replicas" if result.replicas else f"best epoch {result.best_epoch}"
+    table = Table(
+        title=f"{result.model} on {result.labels} labels: validation F1 ({kind})",
+        title_justify="left",
+    )
+    table.add_column("emotion")
+    table.add_column("F1", justify="right")
+    for emotion, f1 in result.per_emotion_f1.items():
+        table.add_row(emotion, f"{f1:.3f}")
+    table.add_row(Text("macro", style="bold"), Text(f"{result.macro_f1:.3f}", style="bold"))
+
+    counts = ", ".join(f"{split} {n}" for split, n in result.counts.items())
+    excluded = sum(result.excluded.values())
+    lines = [f"clips: {counts}" + (f" ({excluded} unlabelled left out)" if excluded else "")]
+    lines.append(f"MLflow run {result.run_id} (experiment {result.experiment})")
+    if result.epochs_run is not None:
+        lines.append(f"epochs run: {result.epochs_run}, best: {result.best_epoch}")
+    if result.version is not None:
+        aliases = ", ".join(f"@{alias}" for alias in result.aliases) or "none"
+        verdict = "new champion" if result.champion else "champion unchanged"
+        lines.append(
+            f"registered {result.registered_name} version {result.version} "
+            f"(aliases: {aliases}; {verdict})"
+        )
+    if result.replicas:
+        lines.append(
+            f"{len(result.replicas)} replicas as child runs; predict their out-of-bag clips with "
+            f"`serbias predict --bootstrap --model runs:/{result.run_id}`"
+        )
+    return Group(table, *(Text(line) for line in lines))

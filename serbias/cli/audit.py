@@ -1,0 +1,199 @@
+"""``serbias audit``: per-group metrics and gaps with actor-level uncertainty and baselines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from serbias.errors import SerbiasError
+from serbias.params import load_params, override
+
+
+def audit(
+    predictions: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Prediction CSVs (Filename + emotion columns), or directories of them "
+            "\\[paths.predictions]. Not needed with --human-baseline.",
+            show_default=False,
+        ),
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data", help="Corpus directory in CREMA-D layout; audio not needed \\[paths.data]."
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Output directory, replaced on every run \\[paths.audit]."),
+    ] = None,
+    split: Annotated[
+        Path | None,
+        typer.Option(
+            "--split", help="Split JSON: score only the clips of --split-name (default: all)."
+        ),
+    ] = None,
+    split_name: Annotated[
+        str | None, typer.Option("--split-name", help="Which split to score \\[audit.split_name].")
+    ] = None,
+    target: Annotated[
+        str | None,
+        typer.Option(
+            "--target",
+            help="intended (portrayed emotion), observed (crowd voice vote) or both "
+            "\\[audit.target].",
+        ),
+    ] = None,
+    decision: Annotated[
+        str | None,
+        typer.Option(
+            "--decision",
+            help="threshold: every emotion scoring >= --threshold (the reference study's rule); "
+            "argmax: the top emotion \\[audit.decision].",
+        ),
+    ] = None,
+    threshold: Annotated[
+        float | None, typer.Option("--threshold", help="Score threshold \\[audit.threshold].")
+    ] = None,
+    n_boot: Annotated[
+        int | None,
+        typer.Option("--n-boot", help="Actor-level bootstrap resamples \\[audit.n_boot]."),
+    ] = None,
+    n_perm: Annotated[
+        int | None,
+        typer.Option("--n-perm", help="Actor-level permutations per gap \\[audit.n_perm]."),
+    ] = None,
+    n_chance: Annotated[
+        int | None, typer.Option("--n-chance", help="Chance-model shuffles \\[audit.n_chance].")
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed \\[audit.seed].")] = None,
+    column_map: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--column-map",
+            help="Rename a column, SRC=DST, e.g. angry=Anger (repeatable) \\[audit.column_map].",
+        ),
+    ] = None,
+    reference: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--reference",
+            help="Reference group of an axis, AXIS=GROUP, e.g. sex=Male (repeatable; default: "
+            "the group with most actors) \\[audit.reference].",
+        ),
+    ] = None,
+    min_actors: Annotated[
+        int | None,
+        typer.Option("--min-actors", help="Smaller groups are not compared \\[audit.min_actors]."),
+    ] = None,
+    human_baseline: Annotated[
+        bool,
+        typer.Option(
+            "--human-baseline",
+            help="Also audit the human listeners (voice-only votes of tabulatedVotes.csv).",
+        ),
+    ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option("--strict", help="Predicted clips missing from the corpus are an error."),
+    ] = False,
+) -> None:
+    """Audit predictions for gender and racial bias: metrics by group with actor-level CIs,
+    permutation p-values, a chance model and (optionally) the human listeners as baselines."""
+    from serbias.audit import run_audit, write_audit
+    from serbias.cli._console import console, err_console
+    from serbias.corpus.reader import read_corpus
+    from serbias.split import load_split
+
+    settings = load_params()
+    paths = override(settings.paths, data=data, audit=out)
+    params = override(
+        settings.audit,
+        target=target,
+        decision=decision,
+        threshold=threshold,
+        split_name=split_name,
+        n_boot=n_boot,
+        n_perm=n_perm,
+        n_chance=n_chance,
+        seed=seed,
+        column_map=tuple(column_map) if column_map else None,
+        reference=tuple(reference) if reference else None,
+        min_actors=min_actors,
+        human_baseline=human_baseline or None,
+    )
+    sources = list(predictions or [])
+    if not sources and not params.human_baseline:
+        if not paths.predictions.exists():
+            raise SerbiasError(
+                f"no predictions given and {paths.predictions} does not exist "
+                "(pass PRED_CSV..., run `serbias predict`, or use --human-baseline)"
+            )
+        sources = [paths.predictions]
+
+    clips = read_corpus(paths.data, require_audio=False, strict=strict)
+    splits = load_split(split, clips) if split is not None else None
+    with err_console.status("auditing") as status:
+        result = run_audit(
+            sources,
+            clips,
+            split=splits,
+            split_name=params.split_name,
+            target=params.target,
+            decision=params.decision,
+            threshold=params.threshold,
+            n_boot=params.n_boot,
+            n_perm=params.n_perm,
+            n_chance=params.n_chance,
+            seed=params.seed or 0,
+            confidence=params.confidence,
+            column_map=params.column_map,
+            reference=params.reference,
+            min_actors=params.min_actors,
+            age_edges=params.age_edges,
+            human_baseline=params.human_baseline,
+            strict=strict,
+            progress=lambda message: status.update(message),
+        )
+        status.update(f"writing {paths.audit}")
+        files = write_audit(result, paths.audit)
+    console.print(_summary_table(result))
+    for summary in result.finding_summaries.values():
+        console.print(summary, highlight=False, soft_wrap=True)
+    console.print(f"Report: {files['report_html']}  (metrics: {files['metrics']})", highlight=False)
+
+
+def _summary_table(result):
+    """Headline gaps, each with its interval, p-value and the chance model's gap."""
+    from rich.table import Table
+
+    from serbias.audit import HUMAN_SYSTEM
+    from serbias.audit._findings import metric_phrase, p_text
+
+    level = round(result.settings.confidence * 100)
+    table = Table(title="Headline gaps (group minus reference)", title_justify="left")
+    for column in ("System", "Target", "Comparison", "Metric"):
+        table.add_column(column)
+    for column in (f"Gap [{level}% CI]", "p", "Chance (mean ± SD)"):
+        table.add_column(column, justify="right")
+    for finding in result.findings:
+        chance = (
+            ""
+            if finding.chance_gap != finding.chance_gap
+            else (f"{finding.chance_gap:+.3f} ± {finding.chance_sd:.3f}")
+        )  # NaN check without numpy
+        style = "bold" if finding.excludes_zero and finding.p_value < 0.05 else ""
+        table.add_row(
+            finding.system,
+            finding.target,
+            f"{finding.group} vs {finding.reference}",
+            metric_phrase(finding.metric, human=finding.system == HUMAN_SYSTEM),
+            f"{finding.gap:+.3f} [{finding.ci_low:+.3f}, {finding.ci_high:+.3f}]",
+            p_text(finding.p_value),
+            chance,
+            style=style,
+        )
+    return table

@@ -1,0 +1,56 @@
+"""``serbias split``: write the train/val/test split of a corpus."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from serbias.params import load_params, override
+
+
+def split(
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Corpus directory in CREMA-D layout \\[paths.data].")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Split JSON to write \\[paths.split].")] = None,
+    mode: Annotated[
+        str | None,
+        typer.Option(
+            "--mode",
+            help="speaker: actor-disjoint splits (default). clip: the reference study's split, "
+            "clips stratified by sex x race; it LEAKS speakers across splits and overstates "
+            "accuracy, use it only to compare with the study.",
+        ),
+    ] = None,
+    train: Annotated[float | None, typer.Option("--train", help="Train fraction \\[0.8].")] = None,
+    val: Annotated[float | None, typer.Option("--val", help="Validation fraction \\[0.1].")] = None,
+    test: Annotated[float | None, typer.Option("--test", help="Test fraction \\[0.1].")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed \\[params base.seed].")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Unrated clips are an error.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing split file.")] = False,
+) -> None:
+    """Split a corpus into train/val/test and print clips and actors per sex x race."""
+    from serbias.cli._console import console
+    from serbias.cli._tables import frame_table
+    from serbias.corpus.reader import read_corpus
+    from serbias.split import split_corpus, split_summary, summary_path
+
+    settings = load_params()
+    paths = override(settings.paths, data=data, split=out)
+    params = override(settings.split, mode=mode, train=train, val=val, test=test, seed=seed)
+    clips = read_corpus(paths.data, strict=strict)
+    result = split_corpus(
+        clips,
+        paths.split,
+        mode=params.mode,
+        sizes={"train": params.train, "val": params.val, "test": params.test},
+        seed=params.seed or 0,
+        force=force,
+    )
+    verb = "Reused" if result.reused else "Wrote"
+    title = f"{verb} {paths.split} ({result.mode} split, seed {result.seed})"
+    console.print(frame_table(split_summary(clips, result.splits), title=title))
+    if not result.reused:
+        console.print(f"Counts written to {summary_path(paths.split)}")

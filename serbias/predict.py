@@ -1,0 +1,181 @@
+"""Model URI -> predictions table in the reference study's format.
+
+Columns: ``Filename, Anger, Disgust, Fear, Happy, Neutral, Sad`` (sigmoid probabilities)
+plus ``Female, Non-Caucasian`` for multitask models; one row per clip, in the order of
+the feature store. CSVs are written atomically with fixed 6-decimal floats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from serbias import vocab
+from serbias.atomic import atomic_dir, write_text
+from serbias.errors import SerbiasError
+from serbias.models import EMOTION_OUTPUT
+
+FILENAME = "Filename"
+#: Predictions-table column of each demographic head.
+HEAD_COLUMNS = {"female": "Female", "non_caucasian": vocab.RACE_BINARY[1]}
+#: The split bootstrap replicas were resampled from (their out-of-bag clips live there).
+BOOTSTRAP_SPLIT = "train"
+
+
+@dataclass(frozen=True, eq=False)
+class Predictions:
+    """A predictions table and where it came from."""
+
+    table: pd.DataFrame
+    model_uri: str
+    run_id: str | None
+    metadata: dict[str, Any]
+
+
+def predictions_table(filenames: Sequence[str], outputs: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """The reference study's predictions table from model outputs."""
+    emotion = np.asarray(outputs[EMOTION_OUTPUT], dtype=np.float64)
+    table = pd.DataFrame({FILENAME: [str(name) for name in filenames]})
+    for k, name in enumerate(vocab.EMOTION_NAMES):
+        table[name] = emotion[:, k]
+    for head, column in HEAD_COLUMNS.items():
+        if head in outputs:
+            table[column] = np.asarray(outputs[head], dtype=np.float64).reshape(-1)
+    return table
+
+
+def predictions_csv(table: pd.DataFrame) -> str:
+    """CSV text with fixed float formatting, so equal predictions give equal bytes."""
+    return table.to_csv(index=False, float_format="%.6f", lineterminator="\n")
+
+
+def write_predictions(table: pd.DataFrame, path: Path) -> None:
+    """Write a predictions table atomically."""
+    write_text(Path(path), predictions_csv(table))
+
+
+def predict(
+    model_uri: str, features_dir: Path, *, split_name: str = "test", batch_size: int = 64
+) -> Predictions:
+    """Predict every clip of one split of a feature store with the model at ``model_uri``."""
+    from serbias import tracking
+    from serbias.features.store import load_features, read_manifest
+
+    loaded = tracking.load_model(model_uri)
+    kind = _feature_kind(loaded)
+    manifest = read_manifest(features_dir)
+    check_feature_params(loaded.metadata, manifest, features_dir)
+    features = load_features(features_dir, split_name, kind)
+    return Predictions(
+        _predict_rows(loaded, features, np.arange(len(features)), features_dir, batch_size),
+        model_uri,
+        loaded.run_id or tracking.run_id_of(model_uri),
+        loaded.metadata,
+    )
+
+
+def predict_bootstrap(
+    parent_uri: str,
+    features_dir: Path,
+    out_dir: Path,
+    *,
+    batch_size: int = 64,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Path]:
+    """Predict each bootstrap replica's out-of-bag clips with that replica's model.
+
+    ``parent_uri`` is the parent run (``runs:/<id>`` or the id). Writes
+    ``replica_000.csv``, ... into ``out_dir`` (replaced as a whole, atomically).
+    """
+    from serbias import tracking
+    from serbias.features.store import load_features, read_manifest
+    from serbias.training import OOB_CLIPS
+
+    replicas = tracking.replica_runs(parent_uri)
+    manifest = read_manifest(features_dir)
+    cache: dict[str, Any] = {}
+    written = []
+    with atomic_dir(Path(out_dir), force=True) as tmp:
+        for done, replica in enumerate(replicas, start=1):
+            loaded = tracking.load_model(replica.model_uri)
+            kind = _feature_kind(loaded)
+            check_feature_params(loaded.metadata, manifest, features_dir)
+            if kind not in cache:
+                cache[kind] = load_features(features_dir, BOOTSTRAP_SPLIT, kind)
+            features = cache[kind]
+            oob = tracking.download_run_json(replica.run_id, OOB_CLIPS)
+            rows = _rows_of(features.filenames, oob, features_dir)
+            table = _predict_rows(loaded, features, rows, features_dir, batch_size)
+            name = f"replica_{replica.replica:03d}.csv"
+            write_text(tmp / name, predictions_csv(table))
+            written.append(Path(out_dir) / name)
+            if progress is not None:
+                progress(done, len(replicas))
+    return written
+
+
+def check_feature_params(
+    metadata: Mapping[str, Any], manifest: Mapping[str, Any], features_dir: Path
+) -> None:
+    """Refuse features extracted with other parameters than the model was trained on."""
+    expected = metadata.get("feature_params") or {}
+    actual = manifest.get("params") or {}
+    differ = [
+        key for key in sorted(set(expected) | set(actual)) if expected.get(key) != actual.get(key)
+    ]
+    if differ:
+        details = ", ".join(
+            f"{key}={actual.get(key)!r} (model: {expected.get(key)!r})" for key in differ[:4]
+        )
+        raise SerbiasError(
+            f"{features_dir}: features were extracted with {details}; "
+            "re-extract them with the model's parameters"
+        )
+
+
+def _feature_kind(loaded: Any) -> str:
+    kind = loaded.metadata.get("feature_kind")
+    if kind not in ("logmel", "svm"):
+        raise SerbiasError(
+            f"{loaded.uri}: model has no serbias metadata (was it logged by serbias train?)"
+        )
+    return kind
+
+
+def _rows_of(filenames: np.ndarray, wanted: Sequence[str], features_dir: Path) -> np.ndarray:
+    position = {str(name): i for i, name in enumerate(filenames)}
+    missing = [name for name in wanted if name not in position]
+    if missing:
+        raise SerbiasError(
+            f"{features_dir}: {len(missing)} out-of-bag clip(s) missing from the {BOOTSTRAP_SPLIT} "
+            f"features (e.g. {', '.join(missing[:3])})"
+        )
+    return np.asarray([position[name] for name in wanted], dtype=np.int64)
+
+
+def _predict_rows(
+    loaded: Any, features: Any, rows: np.ndarray, features_dir: Path, batch_size: int
+) -> pd.DataFrame:
+    from serbias.models import predict_outputs
+    from serbias.training import check_finite
+
+    expected = tuple(loaded.metadata.get("input_shape") or ())
+    actual = tuple(features.X.shape[1:])
+    if expected and expected != actual:
+        shape, wanted = " x ".join(map(str, actual)), " x ".join(map(str, expected))
+        raise SerbiasError(
+            f"{features_dir}: {features.kind} features are {shape} per clip, the model expects "
+            f"{wanted} (re-extract with its parameters)"
+        )
+    columns = loaded.metadata.get("columns")
+    if columns is not None and features.columns is not None and list(features.columns) != columns:
+        raise SerbiasError(f"{features_dir}: SVM feature columns differ from the model's")
+    X = features.X[rows]
+    filenames = np.asarray(features.filenames)[rows]
+    check_finite(X, filenames, features_dir)
+    return predictions_table(filenames, predict_outputs(loaded.model, X, batch_size=batch_size))

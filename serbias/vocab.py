@@ -1,0 +1,56 @@
+"""Fixed, ordered vocabularies of CREMA-D.
+
+Label ids are positions in these tuples, so they never change between runs
+(the reference code derived them from an unordered set).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: Emotion codes as they appear in clip names, in label-id order.
+EMOTIONS: Final = ("ANG", "DIS", "FEA", "HAP", "NEU", "SAD")
+#: Column names of a predictions CSV (the reference study's format), same order.
+EMOTION_NAMES: Final = ("Anger", "Disgust", "Fear", "Happy", "Neutral", "Sad")
+#: Single letters used by the crowd ratings (summaryTable, tabulatedVotes), same order.
+VOTE_LETTERS: Final = ("A", "D", "F", "H", "N", "S")
+
+EMOTION_BY_LETTER: Final = dict(zip(VOTE_LETTERS, EMOTIONS))
+LETTER_BY_EMOTION: Final = dict(zip(EMOTIONS, VOTE_LETTERS))
+NAME_BY_EMOTION: Final = dict(zip(EMOTIONS, EMOTION_NAMES))
+EMOTION_BY_NAME: Final = dict(zip(EMOTION_NAMES, EMOTIONS))
+
+#: Emotion intensity levels; XX means "unspecified" (all sentences but IEO).
+LEVELS: Final = ("LO", "MD", "HI", "XX")
+
+SEXES: Final = ("Female", "Male")
+RACES: Final = ("African American", "Asian", "Caucasian", "Unknown")
+ETHNICITIES: Final = ("Hispanic", "Not Hispanic")
+#: The reference study's race cut, used by the multitask head and the audit.
+RACE_BINARY: Final = ("Caucasian", "Non-Caucasian")
+
+#: The 12 CREMA-D sentences, code -> text, in the upstream order.
+SENTENCES: Final = {
+    "IEO": "It's eleven o'clock",
+    "TIE": "That is exactly what happened",
+    "IOM": "I'm on my way to the meeting",
+    "IWW": "I wonder what this is about",
+    "TAI": "The airplane is almost full",
+    "MTI": "Maybe tomorrow it will be cold",
+    "IWL": "I would like a new alarm clock",
+    "ITH": "I think I have a doctor's appointment",
+    "DFA": "Don't forget a jacket",
+    "ITS": "I think I've seen this before",
+    "TSI": "The surface is slick",
+    "WSI": "We'll stop in a couple of minutes",
+}
+#: The one sentence recorded at three intensity levels.
+LEVELLED_SENTENCE: Final = "IEO"
+
+#: Rating modalities of tabulatedVotes.csv, keyed by the first digit of its row index.
+MODALITIES: Final = {1: "voice", 2: "face", 3: "av"}
+
+
+def race_binary(race: str) -> str:
+    """Caucasian vs everyone else, the reference study's cut."""
+    return "Caucasian" if race == "Caucasian" else "Non-Caucasian"
