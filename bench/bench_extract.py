@@ -53,11 +53,13 @@ def main() -> None:
     clips, split_path = prepare(args.data)
     work = Path(tempfile.mkdtemp(prefix="bench-extract-", dir=args.work))
     try:
-        a_seconds, first_clip = serial_librosa(clips, work / "a_pickles")
-        b_seconds, b_inner = run_extract(
+        a_seconds, a_cpu, first_clip = serial_librosa(clips, work / "a_pickles")
+        b_seconds, b_inner, b_cpu = run_extract(
             args.data, split_path, work / "b_logmel", "logmel", args.jobs
         )
-        c_seconds, c_inner = run_extract(args.data, split_path, work / "c_all", "all", args.jobs)
+        c_seconds, c_inner, c_cpu = run_extract(
+            args.data, split_path, work / "c_all", "all", args.jobs
+        )
         check_equal(clips, work / "b_logmel")
     finally:
         if not args.keep:
@@ -66,22 +68,24 @@ def main() -> None:
     n = len(clips)
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print()
-    print(f"{'method':<48} {'clips':>6} {'seconds':>8} {'clips/s':>8}")
+    print(f"{'method':<48} {'clips':>6} {'seconds':>8} {'clips/s':>8} {'CPU-s':>6}")
     rows = [
-        ("(a) serial librosa.load + melspectrogram + pickle", a_seconds),
-        ("(b) serbias extract --kind logmel (command)", b_seconds),
-        ("    of which extraction", b_inner),
-        ("(c) serbias extract --kind all (command)", c_seconds),
-        ("    of which extraction", c_inner),
+        ("(a) serial librosa.load + melspectrogram + pickle", a_seconds, a_cpu),
+        ("(b) serbias extract --kind logmel (command)", b_seconds, None),
+        ("    of which extraction", b_inner, b_cpu),
+        ("(c) serbias extract --kind all (command)", c_seconds, None),
+        ("    of which extraction", c_inner, c_cpu),
     ]
-    for label, seconds in rows:
-        print(f"{label:<48} {n:>6} {seconds:>8.1f} {n / seconds:>8.0f}")
+    for label, seconds, cpu in rows:
+        cpu_text = "" if cpu is None else f"{cpu:.0f}"
+        print(f"{label:<48} {n:>6} {seconds:>8.1f} {n / seconds:>8.0f} {cpu_text:>6}")
     print(f"(a) first clip (librosa/numba warm-up): {first_clip:.2f} s")
     print(
         f"speed-up (b)/(a): {a_seconds / b_seconds:.1f}x (command), "
-        f"{a_seconds / b_inner:.1f}x (extraction only)"
+        f"{a_seconds / b_inner:.1f}x (extraction only); CPU per clip {a_cpu / b_cpu:.1f}x less"
     )
     print(f"largest serbias process peak RSS: {peak_mb:,.0f} MB")
+    print(f"load average (1/5/15 min) at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 def prepare(data: Path) -> tuple[list[tuple[str, str]], Path]:
@@ -106,13 +110,13 @@ def prepare(data: Path) -> tuple[list[tuple[str, str]], Path]:
     return ordered, split_path
 
 
-def serial_librosa(clips: list[tuple[str, str]], out: Path) -> tuple[float, float]:
-    """(a): the reference study's loop; returns total and first-clip seconds."""
+def serial_librosa(clips: list[tuple[str, str]], out: Path) -> tuple[float, float, float]:
+    """(a): the reference study's loop; returns wall, CPU and first-clip seconds."""
     import librosa
 
     out.mkdir(parents=True)
     print("(a) serial librosa loop ...", flush=True)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     first = 0.0
     for i, (stem, path) in enumerate(clips):
         y, _ = librosa.load(path, sr=22_050)
@@ -123,13 +127,13 @@ def serial_librosa(clips: list[tuple[str, str]], out: Path) -> tuple[float, floa
             pickle.dump(logmel, handle)
         if i == 0:
             first = time.perf_counter() - started
-    return time.perf_counter() - started, first
+    return time.perf_counter() - started, time.process_time() - cpu_started, first
 
 
 def run_extract(
     data: Path, split: Path, out: Path, kind: str, jobs: int | None
-) -> tuple[float, float]:
-    """(b)/(c): ``serbias extract`` in a fresh process; returns wall and reported seconds."""
+) -> tuple[float, float, float]:
+    """(b)/(c): ``serbias extract`` in a fresh process; returns wall, reported and CPU seconds."""
     command = [str(SERBIAS), "extract", "--data", str(data), "--split", str(split),
                "--out", str(out), "--kind", kind, "--force"]  # fmt: skip
     if jobs:
@@ -143,8 +147,10 @@ def run_extract(
     if result.returncode != 0:
         sys.exit(f"serbias extract failed:\n{result.stdout}\n{result.stderr}")
     print("  " + result.stdout.strip().splitlines()[-1])
-    inner = re.search(r" in ([\d.]+) s \(", result.stdout)
-    return wall, float(inner.group(1)) if inner else wall
+    reported = re.search(r" in ([\d.]+) s \(.*, ([\d.]+) CPU-s\)", result.stdout)
+    if reported is None:
+        sys.exit(f"unexpected serbias extract output:\n{result.stdout}")
+    return wall, float(reported.group(1)), float(reported.group(2))
 
 
 def check_equal(clips: list[tuple[str, str]], store: Path) -> None:

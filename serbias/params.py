@@ -36,6 +36,7 @@ class PathsParams:
     data: Path = Path("data")
     split: Path = Path("outputs/split.json")
     features: Path = Path("outputs/features")
+    train: Path = Path("outputs/train")
     predictions: Path = Path("outputs/predictions")
     audit: Path = Path("outputs/audit")
 
@@ -361,6 +362,7 @@ class AuditParams:
     age_edges: tuple[int, ...] = (20, 30, 40, 50, 75)
     column_map: tuple[str, ...] = ()
     human_baseline: bool = False
+    track: bool = True  # log the audit as a run of MLflow experiment serbias-audit
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold <= 1.0:
@@ -385,6 +387,28 @@ class AuditParams:
 
 
 @dataclass(frozen=True)
+class DemoParams:
+    """``serbias demo``: which model answers, where the local web app listens, what it accepts."""
+
+    model: str = "models:/serbias-multitask-intended@champion"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_upload_mb: float = 10.0
+    max_seconds: float = 60.0
+
+    def __post_init__(self) -> None:
+        for key in ("model", "host"):
+            if not getattr(self, key).strip():
+                raise SerbiasError(f"demo.{key}: must not be empty")
+        if not 1 <= self.port <= 65535:
+            raise SerbiasError(f"demo.port: {self.port} is not a TCP port (1..65535)")
+        if self.max_upload_mb <= 0:
+            raise SerbiasError(f"demo.max_upload_mb: {self.max_upload_mb} must be > 0")
+        if self.max_seconds <= 0:
+            raise SerbiasError(f"demo.max_seconds: {self.max_seconds} must be > 0")
+
+
+@dataclass(frozen=True)
 class Params:
     """Every section of params.yaml, with defaults filled in."""
 
@@ -396,6 +420,7 @@ class Params:
     train: TrainParams = field(default_factory=TrainParams)
     predict: PredictParams = field(default_factory=PredictParams)
     audit: AuditParams = field(default_factory=AuditParams)
+    demo: DemoParams = field(default_factory=DemoParams)
     source: Path | None = None
 
 
@@ -501,7 +526,9 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
         raise SerbiasError(errors[0])
     if origin is Literal:
         if value not in args:
-            raise SerbiasError(f"params {where}: {value!r} is not one of {', '.join(map(str, args))}")
+            raise SerbiasError(
+                f"params {where}: {value!r} is not one of {', '.join(map(str, args))}"
+            )
         return value
     if origin is tuple:
         if isinstance(value, str) or not isinstance(value, list | tuple):

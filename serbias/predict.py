@@ -7,6 +7,7 @@ the feature store. CSVs are written atomically with fixed 6-decimal floats.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,9 @@ FILENAME = "Filename"
 HEAD_COLUMNS = {"female": "Female", "non_caucasian": vocab.RACE_BINARY[1]}
 #: The split bootstrap replicas were resampled from (their out-of-bag clips live there).
 BOOTSTRAP_SPLIT = "train"
+#: Suffix of the sidecar naming the model behind a predictions CSV (``test.csv`` ->
+#: ``test.model.json``); ``serbias audit`` reads it to link its run to the model's run.
+SIDECAR_SUFFIX = ".model.json"
 
 
 @dataclass(frozen=True, eq=False)
@@ -35,6 +39,14 @@ class Predictions:
     model_uri: str
     run_id: str | None
     metadata: dict[str, Any]
+    registered_name: str | None = None
+    version: str | None = None
+
+    def model_info(self) -> dict[str, Any]:
+        """The sidecar's content: which model (URI, run, registry version) predicted."""
+        return model_info(
+            self.model_uri, self.run_id, self.metadata, self.registered_name, self.version
+        )
 
 
 def predictions_table(filenames: Sequence[str], outputs: Mapping[str, np.ndarray]) -> pd.DataFrame:
@@ -59,6 +71,42 @@ def write_predictions(table: pd.DataFrame, path: Path) -> None:
     write_text(Path(path), predictions_csv(table))
 
 
+def model_info(
+    model_uri: str,
+    run_id: str | None,
+    metadata: Mapping[str, Any],
+    registered_name: str | None = None,
+    version: str | None = None,
+) -> dict[str, Any]:
+    """What a predictions sidecar records about the model that made them."""
+    return {
+        "model_uri": model_uri,
+        "run_id": run_id,
+        "registered_name": registered_name,
+        "version": version,
+        "model": metadata.get("serbias_model"),
+        "labels": metadata.get("labels"),
+    }
+
+
+def sidecar_path(csv_path: Path) -> Path:
+    """``<dir>/<stem>.model.json`` next to a predictions CSV."""
+    csv_path = Path(csv_path)
+    return csv_path.with_name(csv_path.stem + SIDECAR_SUFFIX)
+
+
+def save_predictions(result: Predictions, path: Path) -> Path:
+    """Write the predictions CSV and its model sidecar (both atomically); returns the CSV."""
+    path = Path(path)
+    write_predictions(result.table, path)
+    write_text(sidecar_path(path), _sidecar_json(result.model_info()))
+    return path
+
+
+def _sidecar_json(info: Mapping[str, Any]) -> str:
+    return json.dumps(dict(info), indent=2, sort_keys=True) + "\n"
+
+
 def predict(
     model_uri: str, features_dir: Path, *, split_name: str = "test", batch_size: int = 64
 ) -> Predictions:
@@ -71,11 +119,14 @@ def predict(
     manifest = read_manifest(features_dir)
     check_feature_params(loaded.metadata, manifest, features_dir)
     features = load_features(features_dir, split_name, kind)
+    registered_name, version = tracking.registry_version(model_uri)
     return Predictions(
         _predict_rows(loaded, features, np.arange(len(features)), features_dir, batch_size),
         model_uri,
         loaded.run_id or tracking.run_id_of(model_uri),
         loaded.metadata,
+        registered_name,
+        version,
     )
 
 
@@ -113,6 +164,8 @@ def predict_bootstrap(
             table = _predict_rows(loaded, features, rows, features_dir, batch_size)
             name = f"replica_{replica.replica:03d}.csv"
             write_text(tmp / name, predictions_csv(table))
+            info = model_info(replica.model_uri, replica.run_id, loaded.metadata)
+            write_text(sidecar_path(tmp / name), _sidecar_json(info))
             written.append(Path(out_dir) / name)
             if progress is not None:
                 progress(done, len(replicas))

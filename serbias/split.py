@@ -198,8 +198,8 @@ def split_corpus(
         made_with = (meta.get("mode"), meta.get("seed"), meta.get("sizes"))
         if made_with != (mode, seed, sizes):
             raise SerbiasError(
-                f"{out}: exists with mode={made_with[0]}, seed={made_with[1]}, sizes={made_with[2]}; "
-                "use --force to replace it"
+                f"{out}: exists with mode={made_with[0]}, seed={made_with[1]}, "
+                f"sizes={made_with[2]}; use --force to replace it"
             )
         return SplitResult(splits, mode, seed, sizes, out, reused=True)
     splits = make_split(clips, mode=mode, sizes=sizes, seed=seed)

@@ -14,10 +14,11 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import posixpath
 import re
 import subprocess
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
@@ -41,8 +42,6 @@ TELEMETRY_OFF = {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
 QUIET = {"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false", "MLFLOW_LOGGING_LEVEL": "WARNING"}
 #: Reachability check: fail fast instead of MLflow's minutes of HTTP retries.
 _PROBE_ENV = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
-#: The only non-sklearn classes a logged SVM pipeline may contain (skops allow-list).
-SKOPS_TRUSTED_TYPES = ("serbias.models.svm.AnovaFilter", "serbias.models.svm.CappedPCA")
 
 
 @dataclass(frozen=True)
@@ -247,6 +246,96 @@ def set_tags(tags: Mapping[str, str]) -> None:
     _mlflow().set_tags(dict(tags))
 
 
+AUDIT_EXPERIMENT = "serbias-audit"
+_METRIC_BAD = re.compile(r"[^A-Za-z0-9_\-./ ]")
+
+
+def metric_key(name: str) -> str:
+    """``name`` as an MLflow metric name: characters MLflow (or Windows) refuses, such as
+    ``:`` or ``+``, become ``_``; a name that would read as another path loses its ``/``."""
+    key = _METRIC_BAD.sub("_", name)
+    if key != posixpath.normpath(key) or key.startswith(("/", ".")):
+        key = key.replace("/", "_")
+    return key
+
+
+def metric_keys(metrics: Mapping[str, float]) -> dict[str, float]:
+    """Metrics under :func:`metric_key` names; two names that clash after it are an error."""
+    renamed: dict[str, float] = {}
+    origin: dict[str, str] = {}
+    for name, value in metrics.items():
+        key = metric_key(name)
+        if key in origin:
+            raise SerbiasError(
+                f"metrics {origin[key]!r} and {name!r} both become MLflow metric {key!r}"
+            )
+        origin[key] = name
+        renamed[key] = float(value)
+    return renamed
+
+
+def _flat_params(settings: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in settings.items():
+        if isinstance(value, Mapping):
+            flat.update(_flat_params(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = _param_value(value) if value is not None else "none"
+    return flat
+
+
+def log_audit(
+    metrics: Mapping[str, float],
+    *,
+    outputs: Mapping[str, Path],
+    settings: Mapping[str, Any],
+    audited: Sequence[Mapping[str, Any]] = (),
+    run_name: str = "audit",
+) -> str:
+    """Log one audit as a run of experiment ``serbias-audit``; returns the run id.
+
+    ``settings`` become params (nested mappings flattened as ``reference.sex``), ``metrics``
+    the run's metrics (names made MLflow-safe by :func:`metric_key`), every file of ``outputs``
+    (report.html/.md, gaps.csv, by_group.csv, metrics.json, ...; ``plots/`` kept) its
+    artifacts. ``audited`` describes the audited models (``run_id``, ``model_uri``,
+    ``registered_name``, ``version``, ``model``, ``labels``, as ``serbias predict`` records
+    them); when known they become tags
+    ``serbias.audited_run_id`` / ``serbias.audited_model`` (comma-separated when several) so
+    an audit can be found from, and compared with, the training run it audited.
+    """
+    tags = {"serbias.stage": "audit"}
+    for tag, field in (
+        ("serbias.audited_run_id", "run_id"),
+        ("serbias.audited_model", "model_uri"),
+        ("serbias.model", "model"),
+        ("serbias.labels", "labels"),
+    ):
+        values = list(dict.fromkeys(str(a[field]) for a in audited if a.get(field)))
+        if values:
+            tags[tag] = ",".join(values)[:5000]
+    registered = list(
+        dict.fromkeys(
+            f"{a['registered_name']}/{a['version']}"
+            for a in audited
+            if a.get("registered_name") and a.get("version")
+        )
+    )
+    if registered:
+        tags["serbias.audited_version"] = ",".join(registered)[:5000]
+    flat = metric_keys(metrics)
+    with tracked_run(
+        experiment=AUDIT_EXPERIMENT, run_name=run_name, params=_flat_params(settings), tags=tags
+    ) as run_id:
+        if flat:
+            log_metrics(flat)
+        for path in sorted(map(Path, outputs.values())):
+            if path.is_file():
+                log_artifact(path, "plots" if path.parent.name == "plots" else None)
+        if audited:
+            log_dict([dict(a) for a in audited], "audited_models.json")
+    return run_id
+
+
 def registered_model_name(model: str, labels: str) -> str:
     """The registry name of a model family trained on a label kind."""
     return f"serbias-{model}-{labels}"
@@ -300,11 +389,13 @@ def log_model(
         if flavor == "keras":
             info = mlflow.keras.log_model(model, pip_requirements=keras_requirements(), **kwargs)
         elif flavor == "sklearn":
+            from serbias.models.svm import TRUSTED_TYPES
+
             info = mlflow.sklearn.log_model(
                 model,
                 pip_requirements=sklearn_requirements(),
                 serialization_format="skops",
-                skops_trusted_types=list(SKOPS_TRUSTED_TYPES),
+                skops_trusted_types=list(TRUSTED_TYPES),
                 **kwargs,
             )
         else:
@@ -362,30 +453,68 @@ def _version_by_alias(client: Any, name: str, alias: str) -> Any:
         return None
 
 
-def run_id_of(uri: str) -> str | None:
-    """The run that logged the model at ``uri`` (None for a local path)."""
-    if Path(uri).exists():
-        return None
+_REGISTRY_URI = re.compile(r"models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>\d+))/?")
+
+
+def check_store_exists(uri: str) -> None:
+    """Refuse a ``models:/`` or ``runs:/`` URI when the sqlite store does not exist yet
+    (MLflow would silently create an empty one and then not find the model)."""
+    db = _sqlite_path(tracking_uri())
+    if uri.startswith(("models:/", "runs:/")) and db is not None and not db.is_file():
+        raise SerbiasError(
+            f"{uri}: no MLflow store at {db} (train a model with `serbias train` here, "
+            "or set MLFLOW_TRACKING_URI)"
+        )
+
+
+def registry_version(uri: str) -> tuple[str | None, str | None]:
+    """(registered name, version) a ``models:/name@alias`` or ``models:/name/N`` URI names
+    now; (None, None) for any other URI."""
+    match = _REGISTRY_URI.fullmatch(uri)
+    if match is None:
+        return None, None
+    found = _registry_entry(uri, match)
+    return match["name"], str(found.version)
+
+
+def _registry_entry(uri: str, match: re.Match[str]) -> Any:
+    check_store_exists(uri)
     mlflow = _mlflow()
     from mlflow.exceptions import MlflowException
 
     client = mlflow.MlflowClient()
     try:
-        if uri.startswith("runs:/"):
-            return uri[len("runs:/") :].split("/")[0]
-        match = re.fullmatch(r"models:/([^/@]+)(?:@([^/]+)|/([^/]+))", uri)
-        if match:
-            name, alias, version = match.groups()
-            found = (
-                client.get_model_version_by_alias(name, alias)
-                if alias
-                else client.get_model_version(name, version)
-            )
-            return found.run_id
-        if uri.startswith("models:/"):
-            return client.get_logged_model(uri[len("models:/") :].split("/")[0]).source_run_id
+        if match["alias"] is not None:
+            return client.get_model_version_by_alias(match["name"], match["alias"])
+        return client.get_model_version(match["name"], match["version"])
     except MlflowException as exc:
-        raise SerbiasError(f"{uri}: not found in {tracking_uri()} ({_first_line(exc)})") from None
+        raise SerbiasError(
+            f"{uri}: no such model in {tracking_uri()} ({_first_line(exc)}); "
+            "train one with `serbias train`"
+        ) from None
+
+
+def run_id_of(uri: str) -> str | None:
+    """The run that logged the model at ``uri`` (None for a local path)."""
+    if Path(uri).exists():
+        return None
+    if uri.startswith("runs:/"):
+        return uri[len("runs:/") :].split("/")[0]
+    match = _REGISTRY_URI.fullmatch(uri)
+    if match is not None:
+        return _registry_entry(uri, match).run_id
+    if uri.startswith("models:/"):
+        check_store_exists(uri)
+        mlflow = _mlflow()
+        from mlflow.exceptions import MlflowException
+
+        try:
+            logged = mlflow.MlflowClient().get_logged_model(uri[len("models:/") :].split("/")[0])
+        except MlflowException as exc:
+            raise SerbiasError(
+                f"{uri}: not found in {tracking_uri()} ({_first_line(exc)})"
+            ) from None
+        return logged.source_run_id
     return None
 
 
@@ -412,6 +541,7 @@ def _local_model_dir(uri: str, tmp: Path) -> Path:
             f"{uri}: no such directory, and not a model URI "
             "(expected models:/<name>@<alias>, models:/<name>/<version> or runs:/<run>/model)"
         )
+    check_store_exists(uri)
     mlflow = _mlflow()
     from mlflow.exceptions import MlflowException
 
@@ -456,10 +586,11 @@ def _load_local_model(local: Path, uri: str) -> LoadedModel:
             )
         import skops.io
 
-        import serbias.models.svm  # noqa: F401  (the classes the allow-list names)
+        from serbias.models.svm import TRUSTED_TYPES
 
         try:
-            model = skops.io.load(local / conf["pickled_model"], trusted=list(SKOPS_TRUSTED_TYPES))
+            # our own allow-list, not the one stored in the model's MLmodel file
+            model = skops.io.load(local / conf["pickled_model"], trusted=list(TRUSTED_TYPES))
         except Exception as exc:  # skops raises several types for untrusted or broken files
             raise SerbiasError(f"{uri}: cannot load SVM pipeline ({_first_line(exc)})") from None
         return LoadedModel(model, "sklearn", metadata, uri, run_id)

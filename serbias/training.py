@@ -145,6 +145,22 @@ class TrainResult:
     fitted_model: Any = None
 
 
+def train_summary(result: TrainResult) -> dict[str, Any]:
+    """Validation metrics and where the model went, as written for ``dvc metrics show``."""
+    return {
+        "model": result.model,
+        "labels": result.labels,
+        "val_macro_f1": result.macro_f1,
+        **{f"val_f1_{emotion}": f1 for emotion, f1 in result.per_emotion_f1.items()},
+        "best_epoch": result.best_epoch,
+        "epochs_run": result.epochs_run,
+        "clips": result.counts,
+        "run_id": result.run_id,
+        "registered_model": result.registered_name,
+        "version": result.version,
+    }
+
+
 def model_family(name: str) -> ModelFamily:
     """The registry entry of ``name``; a SerbiasError lists the valid names."""
     if name not in MODELS:
@@ -593,9 +609,9 @@ def load_model_file(path: Path) -> Any:
     if path.suffix == ".skops":
         import skops.io
 
-        import serbias.models.svm  # noqa: F401  (the allow-listed classes)
+        from serbias.models.svm import TRUSTED_TYPES
 
-        return skops.io.load(path, trusted=list(tracking.SKOPS_TRUSTED_TYPES))
+        return skops.io.load(path, trusted=list(TRUSTED_TYPES))
     return keras_module().saving.load_model(path, safe_mode=True)
 
 
@@ -799,8 +815,8 @@ def _train_single(
         excluded=dict(data.excluded),
         macro_f1=evaluation.macro_f1,
         per_emotion_f1=evaluation.per_emotion["f1"].to_dict(),
-        best_epoch=fit.best_epoch + 1,
-        epochs_run=len(fit.history),
+        best_epoch=fit.best_epoch + 1 if family.is_keras else None,
+        epochs_run=len(fit.history) if family.is_keras else None,
         registered_name=name,
         version=logged.version,
         champion=champion,

@@ -15,10 +15,10 @@ EMOTION_NAMES: Final = ("Anger", "Disgust", "Fear", "Happy", "Neutral", "Sad")
 #: Single letters used by the crowd ratings (summaryTable, tabulatedVotes), same order.
 VOTE_LETTERS: Final = ("A", "D", "F", "H", "N", "S")
 
-EMOTION_BY_LETTER: Final = dict(zip(VOTE_LETTERS, EMOTIONS))
-LETTER_BY_EMOTION: Final = dict(zip(EMOTIONS, VOTE_LETTERS))
-NAME_BY_EMOTION: Final = dict(zip(EMOTIONS, EMOTION_NAMES))
-EMOTION_BY_NAME: Final = dict(zip(EMOTION_NAMES, EMOTIONS))
+EMOTION_BY_LETTER: Final = dict(zip(VOTE_LETTERS, EMOTIONS, strict=True))
+LETTER_BY_EMOTION: Final = dict(zip(EMOTIONS, VOTE_LETTERS, strict=True))
+NAME_BY_EMOTION: Final = dict(zip(EMOTIONS, EMOTION_NAMES, strict=True))
+EMOTION_BY_NAME: Final = dict(zip(EMOTION_NAMES, EMOTIONS, strict=True))
 
 #: Emotion intensity levels; XX means "unspecified" (all sentences but IEO).
 LEVELS: Final = ("LO", "MD", "HI", "XX")

@@ -58,8 +58,18 @@ def write_corpus(
         writer.writerows(demographics)
     with open(root / "processedResults" / "summaryTable.csv", "w", newline="") as handle:
         writer = csv.writer(handle, quoting=csv.QUOTE_ALL)
-        writer.writerow(["", "FileName", "VoiceVote", "VoiceLevel", "FaceVote", "FaceLevel",
-                         "MultiModalVote", "MultiModalLevel"])
+        writer.writerow(
+            [
+                "",
+                "FileName",
+                "VoiceVote",
+                "VoiceLevel",
+                "FaceVote",
+                "FaceLevel",
+                "MultiModalVote",
+                "MultiModalLevel",
+            ]
+        )
         for i, name in enumerate(rated, start=1):
             letter = vocab.LETTER_BY_EMOTION[name.split("_")[2]]
             writer.writerow([i, name, letter, 60.0, letter, 70.0, letter, 75.0])

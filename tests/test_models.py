@@ -181,7 +181,9 @@ def _clips(rows: list[tuple[str, list[str]]]) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "filename": [name for name, _ in rows],
-            "emotion": pd.Categorical([n.split("_")[2] for n, _ in rows], categories=vocab.EMOTIONS),
+            "emotion": pd.Categorical(
+                [n.split("_")[2] for n, _ in rows], categories=vocab.EMOTIONS
+            ),
             "voice_vote": [votes for _, votes in rows],
             "sex": ["Female", "Male", "Female"][: len(rows)],
             "race_binary": ["Caucasian", "Non-Caucasian", "Non-Caucasian"][: len(rows)],
@@ -190,7 +192,9 @@ def _clips(rows: list[tuple[str, list[str]]]) -> pd.DataFrame:
 
 
 def test_intended_labels_are_one_hot_and_observed_keep_ties_as_several_positives():
-    clips = _clips([("1001_DFA_ANG_XX", ["A"]), ("1001_DFA_SAD_XX", ["N", "S"]), ("1002_DFA_HAP_XX", [])])
+    clips = _clips(
+        [("1001_DFA_ANG_XX", ["A"]), ("1001_DFA_SAD_XX", ["N", "S"]), ("1002_DFA_HAP_XX", [])]
+    )
     np.testing.assert_array_equal(
         emotion_labels(clips, "intended"),
         [[1, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 1], [0, 0, 0, 1, 0, 0]],

@@ -18,7 +18,9 @@ def test_repo_params_file_is_valid() -> None:
     assert params.split.seed == params.base.seed
 
 
-def test_defaults_apply_without_a_params_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_defaults_apply_without_a_params_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("SERBIAS_PARAMS", raising=False)
     params = load_params()
@@ -26,7 +28,9 @@ def test_defaults_apply_without_a_params_file(tmp_path: Path, monkeypatch: pytes
     assert (params.split.train, params.split.val, params.split.test) == (0.8, 0.1, 0.1)
 
 
-def test_params_file_in_working_directory_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_params_file_in_working_directory_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "params.yaml").write_text("base:\n  seed: 7\nsplit:\n  mode: clip\n")
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("SERBIAS_PARAMS", raising=False)
@@ -38,7 +42,9 @@ def test_params_file_in_working_directory_is_read(tmp_path: Path, monkeypatch: p
 def test_unknown_keys_and_sections_are_named(tmp_path: Path) -> None:
     path = tmp_path / "p.yaml"
     path.write_text("split:\n  modes: clip\n")
-    with pytest.raises(SerbiasError, match=r"params split.modes: unknown key \(expected one of: mode, "):
+    with pytest.raises(
+        SerbiasError, match=r"params split.modes: unknown key \(expected one of: mode, "
+    ):
         load_params(path)
     path.write_text("splitt:\n  mode: clip\n")
     with pytest.raises(SerbiasError, match="unknown section 'splitt'"):
@@ -67,7 +73,9 @@ def test_bad_values_give_one_line_errors(tmp_path: Path, text: str, message: str
 
 def test_profile_overrides_sections(tmp_path: Path) -> None:
     path = tmp_path / "p.yaml"
-    path.write_text("split:\n  mode: speaker\n  seed: 1\nprofiles:\n  paper:\n    split:\n      mode: clip\n")
+    path.write_text(
+        "split:\n  mode: speaker\n  seed: 1\nprofiles:\n  paper:\n    split:\n      mode: clip\n"
+    )
     params = load_params(path, profile="paper")
     assert (params.split.mode, params.split.seed) == ("clip", 1)
     with pytest.raises(SerbiasError, match="profile 'gpu' not in .* \\(known: paper\\)"):

@@ -20,7 +20,10 @@ def test_real_metadata_has_91_actors_and_7442_rated_clips(crema_d_metadata: Path
     assert len(actors) == 91
     assert actors["sex"].value_counts().to_dict() == {"Male": 48, "Female": 43}
     assert actors["race"].value_counts().to_dict() == {
-        "Caucasian": 61, "African American": 22, "Asian": 7, "Unknown": 1,
+        "Caucasian": 61,
+        "African American": 22,
+        "Asian": 7,
+        "Unknown": 1,
     }
     assert (actors["ethnicity"] == "Hispanic").sum() == 10
     assert (actors["age"].min(), actors["age"].max(), actors["age"].median()) == (20, 74, 33)
@@ -33,7 +36,7 @@ def test_real_metadata_has_91_actors_and_7442_rated_clips(crema_d_metadata: Path
 def test_tiny_corpus_gives_the_tidy_table(tiny_corpus: Path) -> None:
     clips = read_corpus(tiny_corpus)
     assert list(clips.columns[: len(CLIP_COLUMNS)]) == list(CLIP_COLUMNS)
-    assert list(clips.columns[len(CLIP_COLUMNS):]) == (
+    assert list(clips.columns[len(CLIP_COLUMNS) :]) == (
         vote_columns("voice") + vote_columns("face") + vote_columns("av")
     )
     assert len(clips) == len(DEMOGRAPHICS) * 22
@@ -42,10 +45,16 @@ def test_tiny_corpus_gives_the_tidy_table(tiny_corpus: Path) -> None:
     assert first["filename"] == "1001_DFA_ANG_XX"
     assert Path(first["path"]).is_file()
     assert (first["actor_id"], first["sentence"], first["emotion"], first["level"]) == (
-        1001, "DFA", "ANG", "XX",
+        1001,
+        "DFA",
+        "ANG",
+        "XX",
     )
     assert (first["sex"], first["race"], first["race_binary"], first["age"]) == (
-        "Male", "Caucasian", "Caucasian", 51,
+        "Male",
+        "Caucasian",
+        "Caucasian",
+        51,
     )
     assert first["voice_vote"] == ["A"]
     assert first["voice_A"] == 6 and first["voice_N"] == 4
@@ -108,7 +117,9 @@ def test_bad_clip_names_are_named(tiny_corpus: Path, name: str, message: str) ->
 
 def test_actor_missing_from_demographics(tmp_path: Path) -> None:
     root = write_corpus(tmp_path / "c", clip_names([1001, 1099]))
-    with pytest.raises(SerbiasError, match=r"VideoDemographics.csv: actor 1099 \(clip 1099_DFA_ANG_XX\) is missing"):
+    with pytest.raises(
+        SerbiasError, match=r"VideoDemographics.csv: actor 1099 \(clip 1099_DFA_ANG_XX\) is missing"
+    ):
         read_corpus(root)
 
 
@@ -138,13 +149,17 @@ def test_duplicated_rating_row(tiny_corpus: Path) -> None:
     table = tiny_corpus / "processedResults" / "summaryTable.csv"
     lines = table.read_text().splitlines()
     table.write_text("\n".join([*lines, lines[1]]) + "\n")
-    with pytest.raises(SerbiasError, match="summaryTable.csv: clip 1001_IEO_ANG_LO is listed twice"):
+    with pytest.raises(
+        SerbiasError, match="summaryTable.csv: clip 1001_IEO_ANG_LO is listed twice"
+    ):
         read_corpus(tiny_corpus)
 
 
 def test_unreadable_csv(tiny_corpus: Path) -> None:
     (tiny_corpus / "VideoDemographics.csv").write_bytes(b"\xff\xfe\x00garbage\x00\n\x00")
-    with pytest.raises(SerbiasError, match="VideoDemographics.csv: (unreadable CSV|missing column)"):
+    with pytest.raises(
+        SerbiasError, match="VideoDemographics.csv: (unreadable CSV|missing column)"
+    ):
         read_corpus(tiny_corpus)
 
 

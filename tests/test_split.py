@@ -32,11 +32,17 @@ def test_speaker_split_is_actor_disjoint_and_covers_every_clip(real_clips: pd.Da
 
 def test_speaker_split_spreads_each_sex_and_race_across_splits(real_clips: pd.DataFrame) -> None:
     summary = split_summary(real_clips, make_split(real_clips, mode="speaker", seed=0))
-    actors = summary.pivot_table(index="split", columns="sex", values="actors", aggfunc="sum", observed=True)
+    actors = summary.pivot_table(
+        index="split", columns="sex", values="actors", aggfunc="sum", observed=True
+    )
     for split in ("val", "test"):
         assert actors.loc[split, "Female"] >= 4 and actors.loc[split, "Male"] >= 4
-    by_race = summary.pivot_table(index="split", columns="race", values="actors", aggfunc="sum", observed=True)
-    assert by_race.loc["val", "African American"] >= 2 and by_race.loc["test", "African American"] >= 2
+    by_race = summary.pivot_table(
+        index="split", columns="race", values="actors", aggfunc="sum", observed=True
+    )
+    assert (
+        by_race.loc["val", "African American"] >= 2 and by_race.loc["test", "African American"] >= 2
+    )
 
 
 def test_speaker_split_depends_on_seed_only(real_clips: pd.DataFrame) -> None:
@@ -85,8 +91,12 @@ def test_split_file_is_written_reused_and_forced(tiny_corpus: Path, tmp_path: Pa
 def test_split_naming_clips_not_in_corpus(tiny_corpus: Path, tmp_path: Path) -> None:
     clips = read_corpus(tiny_corpus)
     out = tmp_path / "split.json"
-    out.write_text(json.dumps({"train": ["1001_DFA_ANG_XX", "1077_DFA_ANG_XX"], "val": [], "test": []}))
-    with pytest.raises(SerbiasError, match=r"split.json: 1 clip\(s\) not in the corpus \(e.g. 1077_DFA_ANG_XX\)"):
+    out.write_text(
+        json.dumps({"train": ["1001_DFA_ANG_XX", "1077_DFA_ANG_XX"], "val": [], "test": []})
+    )
+    with pytest.raises(
+        SerbiasError, match=r"split.json: 1 clip\(s\) not in the corpus \(e.g. 1077_DFA_ANG_XX\)"
+    ):
         load_split(out, clips)
 
 

@@ -12,9 +12,10 @@ import pytest
 
 from serbias import tracking
 from serbias.errors import SerbiasError
-from tests.train_helpers import template_tracking_db, tracking_store  # noqa: F401
 
 PACKAGE = Path(__file__).resolve().parents[1] / "serbias"
+
+pytest_plugins = ("tests.train_helpers",)  # fixtures: tiny_store, tracking_store
 
 
 def _svm(seed: int = 0):
@@ -55,7 +56,9 @@ def test_default_store_is_sqlite_in_the_working_directory_and_env_overrides(monk
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     assert tracking.tracking_uri() == f"sqlite:///{tmp_path.resolve()}/mlflow.db"
-    assert tracking.artifact_root(tracking.tracking_uri()) == (tmp_path / "mlruns").resolve().as_uri()
+    assert (
+        tracking.artifact_root(tracking.tracking_uri()) == (tmp_path / "mlruns").resolve().as_uri()
+    )
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://tracking.example:5000")
     assert tracking.tracking_uri() == "http://tracking.example:5000"
     assert tracking.artifact_root(tracking.tracking_uri()) is None
@@ -79,11 +82,12 @@ def test_unreachable_stores_fail_fast_with_one_line(tmp_path):
 
 def test_a_run_records_params_tags_and_nests_children(tracking_store, monkeypatch):
     monkeypatch.setenv("DVC_EXP_NAME", "exp-42")
-    with tracking.tracked_run(
-        experiment="t", run_name="parent", params={"channels": (64, 128), "lr": 0.0005}
-    ) as parent:
-        with tracking.tracked_run(experiment="t", run_name="child", parent_run_id=parent) as child:
-            tracking.log_metrics({"epoch_val_macro_f1": 0.25}, step=3)
+    params = {"channels": (64, 128), "lr": 0.0005}
+    with (
+        tracking.tracked_run(experiment="t", run_name="parent", params=params) as parent,
+        tracking.tracked_run(experiment="t", run_name="child", parent_run_id=parent) as child,
+    ):
+        tracking.log_metrics({"epoch_val_macro_f1": 0.25}, step=3)
     from mlflow import MlflowClient  # tests may look inside the store
 
     client = MlflowClient()
@@ -98,7 +102,7 @@ def test_a_run_records_params_tags_and_nests_children(tracking_store, monkeypatc
 
 
 def test_champion_moves_only_when_validation_macro_f1_improves(tracking_store):
-    model, X = _svm()
+    model, _ = _svm()
     moves = []
     for score in (0.5, 0.4, 0.5, 0.7):
         _, logged = _log_version(model, score)
@@ -108,6 +112,14 @@ def test_champion_moves_only_when_validation_macro_f1_improves(tracking_store):
     assert tracking.aliases_of("serbias-svm-intended", "1") == []
     champion = tracking.load_model("models:/serbias-svm-intended@champion")
     assert tracking.run_id_of("models:/serbias-svm-intended@champion") == champion.run_id
+    assert tracking.registry_version("models:/serbias-svm-intended@champion") == (
+        "serbias-svm-intended", "4",
+    )  # fmt: skip
+    assert tracking.registry_version("models:/serbias-svm-intended/2") == (
+        "serbias-svm-intended",
+        "2",
+    )
+    assert tracking.registry_version("runs:/abc/model") == (None, None)
 
 
 def test_registered_svm_loads_back_through_aliases_runs_and_local_paths(tracking_store):
@@ -127,7 +139,8 @@ def test_pickled_models_and_unknown_uris_are_refused(tracking_store, tmp_path):
     pickled = tmp_path / "pickled"
     pickled.mkdir()
     (pickled / "MLmodel").write_text(
-        "flavors:\n  sklearn:\n    pickled_model: model.pkl\n    serialization_format: cloudpickle\n"
+        "flavors:\n  sklearn:\n"
+        "    pickled_model: model.pkl\n    serialization_format: cloudpickle\n"
     )
     with pytest.raises(SerbiasError, match="only skops models are loaded"):
         tracking.load_model(str(pickled))
@@ -135,6 +148,14 @@ def test_pickled_models_and_unknown_uris_are_refused(tracking_store, tmp_path):
         tracking.load_model("models:/serbias-nope-intended@champion")
     with pytest.raises(SerbiasError, match="no such directory, and not a model URI"):
         tracking.load_model("nowhere/model")
+
+
+def test_registry_uris_without_a_store_are_refused_instead_of_creating_one(tmp_path, monkeypatch):
+    db = tmp_path / "mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{db}")
+    with pytest.raises(SerbiasError, match=r"no MLflow store at .*mlflow\.db"):
+        tracking.load_model("models:/serbias-svm-intended@champion")
+    assert not db.exists()
 
 
 def test_a_run_without_replicas_is_not_a_bootstrap_parent(tracking_store):

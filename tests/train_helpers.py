@@ -126,7 +126,9 @@ def template_tracking_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture()
-def tracking_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, template_tracking_db: Path) -> Path:
+def tracking_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, template_tracking_db: Path
+) -> Path:
     """A fresh MLflow store for one test (MLFLOW_TRACKING_URI points at it)."""
     db = tmp_path / "mlflow.db"
     shutil.copy(template_tracking_db, db)

@@ -33,6 +33,7 @@ from serbias.audit._report import write_audit
 from serbias.audit._resampling import actor_counts, bootstrap_multiplicities, permutation_p_value
 from serbias.audit._scored import Scored, score_predictions
 from serbias.audit._targets import intended_targets, observed_targets
+from serbias.audit._tracking import audited_models, track_audit
 
 __all__ = [
     "AXES",
@@ -50,6 +51,7 @@ __all__ = [
     "SystemInfo",
     "actor_counts",
     "analyse",
+    "audited_models",
     "bootstrap_multiplicities",
     "chance_counts",
     "group_labels",
@@ -66,5 +68,6 @@ __all__ = [
     "read_predictions",
     "run_audit",
     "score_predictions",
+    "track_audit",
     "write_audit",
 ]

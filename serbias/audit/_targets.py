@@ -3,7 +3,8 @@
 ``intended``: the emotion the actor was asked to portray (one-hot).
 ``observed``: the crowd's voice-only majority vote (summaryTable VoiceVote); ties such as
 ``A:N`` give several positives, as in the reference study. Unrated clips have no observed
-target and are left out of it.
+target and are left out of it. The label matrices are the ones training uses
+(:mod:`serbias.labels`), so a model is scored on exactly what it was trained to predict.
 """
 
 from __future__ import annotations
@@ -16,15 +17,20 @@ import pandas as pd
 
 from serbias import vocab
 from serbias.errors import SerbiasError
+from serbias.labels import emotion_labels
 
 Target = Literal["intended", "observed"]
 TARGETS: tuple[Target, ...] = ("intended", "observed")
 
 
+def _columns(emotions: Sequence[str]) -> list[int]:
+    return [vocab.EMOTIONS.index(code) for code in emotions]
+
+
 def intended_targets(emotion: pd.Series, emotions: Sequence[str] = vocab.EMOTIONS) -> np.ndarray:
     """One-hot (n_clips x len(emotions)) of each clip's intended emotion code."""
-    codes = emotion.astype(str).to_numpy()
-    return codes[:, None] == np.asarray(emotions)[None, :]
+    labels = emotion_labels(pd.DataFrame({"emotion": emotion}), "intended").astype(bool)
+    return labels[:, _columns(emotions)]
 
 
 def observed_targets(
@@ -35,20 +41,10 @@ def observed_targets(
     Returns ``(targets, rated)``: targets is n_clips x len(emotions); rated is False for clips
     whose vote list is empty (their target row is all False and must not be scored).
     """
-    column = {code: j for j, code in enumerate(emotions)}
-    targets = np.zeros((len(voice_vote), len(emotions)), dtype=bool)
-    rated = np.zeros(len(voice_vote), dtype=bool)
-    for i, letters in enumerate(voice_vote):
-        for letter in letters if isinstance(letters, list | tuple) else []:
-            code = vocab.EMOTION_BY_LETTER.get(letter)
-            if code is None:
-                raise SerbiasError(
-                    f"voice vote {letter!r} is not one of {', '.join(vocab.VOTE_LETTERS)}"
-                )
-            rated[i] = True
-            if code in column:
-                targets[i, column[code]] = True
-    return targets, rated
+    votes = [v if isinstance(v, list | tuple) else [] for v in voice_vote]
+    table = pd.DataFrame({"filename": [str(i) for i in range(len(votes))], "voice_vote": votes})
+    labels = emotion_labels(table, "observed").astype(bool)
+    return labels[:, _columns(emotions)], labels.any(axis=1)
 
 
 def targets_for(
@@ -59,11 +55,8 @@ def targets_for(
     A clip is scorable when it has a target (observed: it was rated) and at least one of its
     target emotions is covered: a 4-emotion system is scored on clips of those 4 emotions.
     """
-    if target == "intended":
-        targets = intended_targets(clips["emotion"], emotions)
-        has_target = np.ones(len(clips), dtype=bool)
-    elif target == "observed":
-        targets, has_target = observed_targets(clips["voice_vote"], emotions)
-    else:
+    if target not in TARGETS:
         raise SerbiasError(f"target {target!r} is not one of {', '.join(TARGETS)}")
-    return targets, has_target & targets.any(axis=1)
+    labels = emotion_labels(clips, target).astype(bool)
+    targets = labels[:, _columns(emotions)]
+    return targets, labels.any(axis=1) & targets.any(axis=1)

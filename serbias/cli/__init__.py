@@ -14,6 +14,7 @@ from typer.core import TyperGroup
 
 from serbias import __version__
 from serbias.cli import audit as audit_cmd
+from serbias.cli import demo as demo_cmd
 from serbias.cli import extract as extract_cmd
 from serbias.cli import predict as predict_cmd
 from serbias.cli import split as split_cmd
@@ -61,7 +62,9 @@ def _version(value: bool) -> None:
 def _root(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit."),
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
     ] = False,
 ) -> None:
     """Train speech-emotion models on CREMA-D and audit them for gender and racial bias."""
@@ -73,6 +76,7 @@ app.command("extract")(extract_cmd.extract)
 app.command("train")(train_cmd.train)
 app.command("predict")(predict_cmd.predict)
 app.command("audit")(audit_cmd.audit)
+app.command("demo")(demo_cmd.demo)
 
 
 def main() -> None:

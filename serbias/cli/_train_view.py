@@ -56,11 +56,14 @@ def training_progress(params: TrainParams) -> Iterator[Callable[[TrainProgress],
 
 def summary_table(result: TrainResult) -> Group:
     """Validation F1 per emotion, then the run, registry version and aliases."""
-    kind = "mean over replicas" if result.replicas else f"best epoch {result.best_epoch}"
-    table = Table(
-        title=f"{result.model} on {result.labels} labels: validation F1 ({kind})",
-        title_justify="left",
-    )
+    if result.replicas:
+        kind = f" (mean over {len(result.replicas)} replicas)"
+    elif result.best_epoch is not None:
+        kind = f" (best epoch {result.best_epoch} of {result.epochs_run})"
+    else:
+        kind = ""
+    title = Text(f"{result.model} on {result.labels} labels: validation F1{kind}", style="bold")
+    table = Table()
     table.add_column("emotion")
     table.add_column("F1", justify="right")
     for emotion, f1 in result.per_emotion_f1.items():
@@ -71,8 +74,6 @@ def summary_table(result: TrainResult) -> Group:
     excluded = sum(result.excluded.values())
     lines = [f"clips: {counts}" + (f" ({excluded} unlabelled left out)" if excluded else "")]
     lines.append(f"MLflow run {result.run_id} (experiment {result.experiment})")
-    if result.epochs_run is not None:
-        lines.append(f"epochs run: {result.epochs_run}, best: {result.best_epoch}")
     if result.version is not None:
         aliases = ", ".join(f"@{alias}" for alias in result.aliases) or "none"
         verdict = "new champion" if result.champion else "champion unchanged"
@@ -85,4 +86,4 @@ def summary_table(result: TrainResult) -> Group:
             f"{len(result.replicas)} replicas as child runs; predict their out-of-bag clips with "
             f"`serbias predict --bootstrap --model runs:/{result.run_id}`"
         )
-    return Group(table, *(Text(line) for line in lines))
+    return Group(title, table, *(Text(line) for line in lines))

@@ -100,10 +100,19 @@ def audit(
         bool,
         typer.Option("--strict", help="Predicted clips missing from the corpus are an error."),
     ] = False,
+    track: Annotated[
+        bool | None,
+        typer.Option(
+            "--track/--no-track",
+            help="Log the audit as a run of MLflow experiment serbias-audit, linked to the "
+            "audited model's run; --no-track needs no tracking store \\[audit.track].",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Audit predictions for gender and racial bias: metrics by group with actor-level CIs,
     permutation p-values, a chance model and (optionally) the human listeners as baselines."""
-    from serbias.audit import run_audit, write_audit
+    from serbias.audit import run_audit, track_audit, write_audit
     from serbias.cli._console import console, err_console
     from serbias.corpus.reader import read_corpus
     from serbias.split import load_split
@@ -124,7 +133,12 @@ def audit(
         reference=tuple(reference) if reference else None,
         min_actors=min_actors,
         human_baseline=human_baseline or None,
+        track=track,
     )
+    if params.track:
+        from serbias import tracking
+
+        tracking.check_tracking()  # fail before the audit's work, not after it
     sources = list(predictions or [])
     if not sources and not params.human_baseline:
         if not paths.predictions.exists():
@@ -160,10 +174,15 @@ def audit(
         )
         status.update(f"writing {paths.audit}")
         files = write_audit(result, paths.audit)
+        if params.track:
+            status.update("logging to MLflow")
+            run_id = track_audit(result, files)
     console.print(_summary_table(result))
     for summary in result.finding_summaries.values():
         console.print(summary, highlight=False, soft_wrap=True)
     console.print(f"Report: {files['report_html']}  (metrics: {files['metrics']})", highlight=False)
+    if params.track:
+        console.print(f"MLflow run {run_id} (experiment serbias-audit)", highlight=False)
 
 
 def _summary_table(result):

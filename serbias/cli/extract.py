@@ -107,7 +107,8 @@ def extract(
     rate = summary.clips_extracted / summary.seconds if summary.seconds else 0.0
     console.print(
         f"Extracted {' + '.join(summary.kinds)} for {summary.clips_extracted} clips ({counts}) "
-        f"in {summary.seconds:.1f} s ({rate:,.0f} clips/s, {summary.jobs} jobs) -> "
+        f"in {summary.seconds:.1f} s ({rate:,.0f} clips/s, {summary.jobs} jobs, "
+        f"{summary.cpu_seconds:.0f} CPU-s) -> "
         f"{summary.out_dir}",
         highlight=False,
     )

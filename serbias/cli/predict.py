@@ -54,7 +54,7 @@ def predict(
     multitask) for every clip of a split, or each bootstrap replica's out-of-bag clips."""
     from serbias.cli._console import console
     from serbias.predict import predict as predict_split
-    from serbias.predict import predict_bootstrap, write_predictions
+    from serbias.predict import predict_bootstrap, save_predictions
 
     settings = load_params()
     paths = override(settings.paths, features=features)
@@ -77,7 +77,7 @@ def predict(
     result = predict_split(
         uri, paths.features, split_name=params.split_name, batch_size=params.batch_size
     )
-    write_predictions(result.table, out_file)
+    save_predictions(result, out_file)
     source = f" (run {result.run_id})" if result.run_id else ""
     console.print(
         f"Wrote {len(result.table)} {params.split_name} predictions of {uri}{source} -> {out_file}",

@@ -12,9 +12,12 @@ from serbias.params import load_params, override
 
 def split(
     data: Annotated[
-        Path | None, typer.Option("--data", help="Corpus directory in CREMA-D layout \\[paths.data].")
+        Path | None,
+        typer.Option("--data", help="Corpus directory in CREMA-D layout \\[paths.data]."),
     ] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Split JSON to write \\[paths.split].")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Split JSON to write \\[paths.split].")
+    ] = None,
     mode: Annotated[
         str | None,
         typer.Option(
@@ -27,7 +30,9 @@ def split(
     train: Annotated[float | None, typer.Option("--train", help="Train fraction \\[0.8].")] = None,
     val: Annotated[float | None, typer.Option("--val", help="Validation fraction \\[0.1].")] = None,
     test: Annotated[float | None, typer.Option("--test", help="Test fraction \\[0.1].")] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Random seed \\[params base.seed].")] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Random seed \\[params base.seed].")
+    ] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Unrated clips are an error.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing split file.")] = False,
 ) -> None:

@@ -52,6 +52,12 @@ def train(
         Path | None,
         typer.Option("--data", help="Corpus (labels, demographics) \\[paths.data]."),
     ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Directory for <model>-<labels>.json (val metrics) \\[paths.train]."
+        ),
+    ] = None,
     split: Annotated[
         Path | None,
         typer.Option(
@@ -187,16 +193,18 @@ def train(
     Defaults come from params.yaml (train: section; per-model values under train.models).
     Tracking store: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db in the current directory.
     """
+    from serbias.atomic import write_json
     from serbias.cli._console import console
     from serbias.cli._train_view import summary_table, training_progress
     from serbias.training import train as train_model
+    from serbias.training import train_summary
 
     settings = load_params()
     if model is not None and model not in MODEL_NAMES:
         raise SerbiasError(f"--model {model!r} is not one of {', '.join(MODEL_NAMES)}")
     if labels is not None and labels not in LABEL_KINDS:
         raise SerbiasError(f"--labels {labels!r} is not one of {', '.join(LABEL_KINDS)}")
-    paths = override(settings.paths, data=data, features=features, split=split)
+    paths = override(settings.paths, data=data, features=features, split=split, train=out)
     params = override(
         settings.train,
         model=model,
@@ -238,3 +246,6 @@ def train(
             progress=report,
         )
     console.print(summary_table(result))
+    summary_file = paths.train / f"{result.model}-{result.labels}.json"
+    write_json(summary_file, train_summary(result))
+    console.print(f"Validation metrics -> {summary_file}")

@@ -29,7 +29,9 @@ DEMOGRAPHICS_CSV = "VideoDemographics.csv"
 SUMMARY_CSV = "processedResults/summaryTable.csv"
 VOTES_CSV = "processedResults/tabulatedVotes.csv"
 
-CLIP_NAME = re.compile(r"^(?P<actor>\d{4})_(?P<sentence>[A-Z]{3})_(?P<emotion>[A-Z]{3})_(?P<level>[A-Z]{2})$")
+CLIP_NAME = re.compile(
+    r"^(?P<actor>\d{4})_(?P<sentence>[A-Z]{3})_(?P<emotion>[A-Z]{3})_(?P<level>[A-Z]{2})$"
+)
 DEMOGRAPHIC_COLUMNS = ("ActorID", "Age", "Sex", "Race", "Ethnicity")
 SUMMARY_COLUMNS = ("FileName", "VoiceVote", "VoiceLevel")
 VOTE_COLUMNS = ("fileName", *vocab.VOTE_LETTERS)
@@ -100,7 +102,11 @@ def _read_csv(path: Path, required: tuple[str, ...], **kwargs) -> pd.DataFrame:
 
 def _read_demographics(path: Path) -> pd.DataFrame:
     table = _read_csv(path, DEMOGRAPHIC_COLUMNS)
-    for column, allowed in (("Sex", vocab.SEXES), ("Race", vocab.RACES), ("Ethnicity", vocab.ETHNICITIES)):
+    for column, allowed in (
+        ("Sex", vocab.SEXES),
+        ("Race", vocab.RACES),
+        ("Ethnicity", vocab.ETHNICITIES),
+    ):
         bad = sorted(set(table[column].astype(str)) - set(allowed))
         if bad:
             raise SerbiasError(
@@ -119,7 +125,9 @@ def _read_demographics(path: Path) -> pd.DataFrame:
 
 
 def _read_summary(path: Path) -> pd.DataFrame:
-    table = _read_csv(path, SUMMARY_COLUMNS, keep_default_na=False, dtype={"FileName": str, "VoiceVote": str})
+    table = _read_csv(
+        path, SUMMARY_COLUMNS, keep_default_na=False, dtype={"FileName": str, "VoiceVote": str}
+    )
     dupes = table["FileName"][table["FileName"].duplicated()]
     if len(dupes):
         raise SerbiasError(f"{path}: clip {dupes.iloc[0]} is listed twice")
@@ -139,16 +147,20 @@ def _parse_names(stems: list[str], source: Path) -> pd.DataFrame:
             )
         if match["emotion"] not in vocab.EMOTIONS:
             raise SerbiasError(
-                f"{source}: {stem}: emotion {match['emotion']!r} is not one of {', '.join(vocab.EMOTIONS)}"
+                f"{source}: {stem}: emotion {match['emotion']!r} is not one of "
+                f"{', '.join(vocab.EMOTIONS)}"
             )
         if match["level"] not in vocab.LEVELS:
             raise SerbiasError(
-                f"{source}: {stem}: level {match['level']!r} is not one of {', '.join(vocab.LEVELS)}"
+                f"{source}: {stem}: level {match['level']!r} is not one of "
+                f"{', '.join(vocab.LEVELS)}"
             )
         if stem.upper() in seen:
             raise SerbiasError(f"{source}: clip {stem} appears twice")
         seen.add(stem.upper())
-        rows.append((stem, int(match["actor"]), match["sentence"], match["emotion"], match["level"]))
+        rows.append(
+            (stem, int(match["actor"]), match["sentence"], match["emotion"], match["level"])
+        )
     clips = pd.DataFrame(rows, columns=["filename", "actor_id", "sentence", "emotion", "level"])
     clips["emotion"] = pd.Categorical(clips["emotion"], categories=vocab.EMOTIONS, ordered=True)
     clips["level"] = pd.Categorical(clips["level"], categories=vocab.LEVELS, ordered=True)
@@ -173,7 +185,9 @@ def _join_demographics(clips: pd.DataFrame, demographics: pd.DataFrame, path: Pa
     return clips
 
 
-def _join_summary(clips: pd.DataFrame, summary: pd.DataFrame, path: Path, *, strict: bool) -> pd.DataFrame:
+def _join_summary(
+    clips: pd.DataFrame, summary: pd.DataFrame, path: Path, *, strict: bool
+) -> pd.DataFrame:
     rated = clips["filename"].isin(summary.index)
     n_unrated = int((~rated).sum())
     if n_unrated:
@@ -183,7 +197,8 @@ def _join_summary(clips: pd.DataFrame, summary: pd.DataFrame, path: Path, *, str
             raise SerbiasError(message)
         warnings.warn(message + "; kept without observed labels", CorpusWarning, stacklevel=3)
     votes = summary["VoiceVote"].reindex(clips["filename"]).fillna("")
-    clips["voice_vote"] = [_parse_vote(v, path, name) for v, name in zip(votes, clips["filename"])]
+    names = clips["filename"]
+    clips["voice_vote"] = [_parse_vote(v, path, n) for v, n in zip(votes, names, strict=True)]
     levels = pd.to_numeric(summary["VoiceLevel"], errors="coerce")
     clips["voice_level"] = levels.reindex(clips["filename"]).to_numpy(dtype=float)
     return clips

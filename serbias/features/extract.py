@@ -73,6 +73,7 @@ class ExtractSummary:
     clips_extracted: int = 0
     jobs: int = 0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # summed over worker processes: the cost on an idle machine
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,8 @@ class _Task:
 
 #: A clip that failed, as (task, reason); reasons name no path (the manifest is portable).
 _Failure = tuple[_Task, str]
+#: What a chunk returns: its failures and the CPU seconds it took.
+_ChunkResult = tuple[list[_Failure], float]
 
 
 @dataclass(frozen=True)
@@ -161,7 +164,8 @@ def extract_features(
             row_shapes["svm"] = (len(svm.columns),)
         outputs = _allocate(split, row_shapes, work)
         plan = _Plan(params.sample_rate, logmel, svm, outputs)
-        failures = missing + _run(plan, tasks, jobs=jobs, skip_bad=skip_bad, progress=progress)
+        decoded, cpu_seconds = _run(plan, tasks, jobs=jobs, skip_bad=skip_bad, progress=progress)
+        failures = missing + decoded
         order = {name: i for i, name in enumerate(split)}
         failures.sort(key=lambda failure: (order[failure[0].split], failure[0].row))
         bad = [BadClip(task.filename, task.split, reason) for task, reason in failures]
@@ -189,6 +193,7 @@ def extract_features(
         clips_extracted=sum(counts.values()),
         jobs=jobs,
         seconds=time.perf_counter() - started,
+        cpu_seconds=cpu_seconds,
     )
 
 
@@ -295,7 +300,8 @@ def _allocate(
     for name, stems in split.items():
         for kind, row_shape in row_shapes.items():
             path = work / f"{name}_{kind}.npy"
-            header = {"descr": "<f4", "fortran_order": False, "shape": (len(stems), *row_shape)}
+            descr = np.lib.format.dtype_to_descr(np.dtype(np.float32))
+            header = {"descr": descr, "fortran_order": False, "shape": (len(stems), *row_shape)}
             with open(path, "wb") as handle:
                 np.lib.format.write_array_header_1_0(handle, header)
                 offset = handle.tell()
@@ -311,13 +317,19 @@ def _run(
     jobs: int,
     skip_bad: bool,
     progress: Callable[[int], None] | None,
-) -> list[_Failure]:
-    """Extract every task, serially (``jobs == 1``) or over a pool of ``jobs`` processes."""
+) -> tuple[list[_Failure], float]:
+    """Extract every task, serially (``jobs == 1``) or over a pool of ``jobs`` processes.
+
+    Returns the clips that failed and the CPU seconds spent on extraction.
+    """
     chunk_size = max(1, min(MAX_CHUNK, math.ceil(len(tasks) / (4 * jobs))))
     chunks = [tasks[i : i + chunk_size] for i in range(0, len(tasks), chunk_size)]
     bad: list[_Failure] = []
+    cpu_seconds = 0.0
 
-    def collect(chunk: list[_Task], found: list[_Failure]) -> None:
+    def collect(chunk: list[_Task], result: _ChunkResult) -> None:
+        nonlocal cpu_seconds
+        found, cpu_seconds = result[0], cpu_seconds + result[1]
         if found and not skip_bad:
             task, reason = found[0]
             raise SerbiasError(f"{task.path}: {reason} (clip {task.filename}, split {task.split})")
@@ -332,12 +344,12 @@ def _run(
                 collect(chunk, writer.run(chunk))
         finally:
             writer.close()
-        return bad
+        return bad, cpu_seconds
 
     context = multiprocessing.get_context("forkserver")
     pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(plan,))
     with pool:
-        pending: dict[Future[list[_Failure]], list[_Task]] = {}
+        pending: dict[Future[_ChunkResult], list[_Task]] = {}
         queue: Iterator[list[_Task]] = iter(chunks)
         try:
             for chunk in queue:
@@ -354,7 +366,7 @@ def _run(
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
-    return bad
+    return bad, cpu_seconds
 
 
 class _Writer:
@@ -374,8 +386,9 @@ class _Writer:
         if os.pwrite(self.files[task.split, kind], row, position) != output.row_bytes:
             raise OSError(f"{output.path}: short write (disk full?)")
 
-    def run(self, chunk: list[_Task]) -> list[_Failure]:
-        """Extract one chunk; returns the clips that could not be decoded."""
+    def run(self, chunk: list[_Task]) -> _ChunkResult:
+        """Extract one chunk; returns the clips that could not be decoded and the CPU time."""
+        started = time.process_time()
         bad = []
         for task in chunk:
             try:
@@ -387,7 +400,7 @@ class _Writer:
                 self._write(task, "logmel", self.plan.logmel(samples))
             if self.plan.svm is not None:
                 self._write(task, "svm", self.plan.svm(samples))
-        return bad
+        return bad, time.process_time() - started
 
     def close(self) -> None:
         for descriptor in self.files.values():
@@ -403,7 +416,7 @@ def _init_worker(plan: _Plan) -> None:
     _worker = _Writer(plan)
 
 
-def _run_chunk(chunk: list[_Task]) -> list[_Failure]:
+def _run_chunk(chunk: list[_Task]) -> _ChunkResult:
     assert _worker is not None, "worker not initialised"
     return _worker.run(chunk)
 

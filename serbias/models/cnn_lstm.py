@@ -20,6 +20,10 @@ from serbias.models import EMOTION_OUTPUT
 CHANNELS = (64, 64, 128, 128)
 #: Pool sizes as (frequency, time): the reference pools frequency by 128 and time by 16 in total.
 POOLS = ((2, 2), (4, 2), (4, 2), (4, 2))
+#: PyTorch's BatchNorm defaults, as in the reference: running statistics follow the batches
+#: with weight 0.1 (Keras' default 0.01 leaves them far from the data for the first few
+#: hundred steps, so inference is wrong early on and on small corpora), epsilon 1e-5.
+BATCH_NORM = {"momentum": 0.9, "epsilon": 1e-5}
 
 
 @keras.saving.register_keras_serializable(package="serbias")
@@ -75,11 +79,11 @@ def feature_blocks(
     if len(channels) != len(pools):
         raise ValueError(f"{len(channels)} channel counts but {len(pools)} pool sizes")
     x = layers.Reshape((*spectrogram.shape[1:], 1), name="add_channel")(spectrogram)
-    x = FusedBatchNormalization(name="input_norm")(x)
+    x = FusedBatchNormalization(**BATCH_NORM, name="input_norm")(x)
     blocks = zip(channels, pools, strict=True)
     for i, (filters, (pool_freq, pool_time)) in enumerate(blocks, start=1):
         x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"conv{i}")(x)
-        x = FusedBatchNormalization(name=f"norm{i}")(x)
+        x = FusedBatchNormalization(**BATCH_NORM, name=f"norm{i}")(x)
         pool = (min(pool_freq, x.shape[1]), min(pool_time, x.shape[2]))
         # ELU is increasing, so pooling first gives the same values and gradients as
         # ELU -> MaxPool while applying ELU to 4-16x fewer elements.

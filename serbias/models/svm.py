@@ -19,8 +19,13 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-#: Our estimator classes, the only non-sklearn types a saved pipeline may contain.
-TRUSTED_TYPES = ("serbias.models.svm.AnovaFilter", "serbias.models.svm.CappedPCA")
+#: Types skops must be told to trust when loading a saved pipeline: our two estimators and
+#: the stub OneVsRestClassifier fits for a label with no positive training clip.
+TRUSTED_TYPES = (
+    "serbias.models.svm.AnovaFilter",
+    "serbias.models.svm.CappedPCA",
+    "sklearn.multiclass._ConstantPredictor",
+)
 
 
 class AnovaFilter(TransformerMixin, BaseEstimator):

@@ -15,7 +15,8 @@ from serbias.corpus.reader import read_corpus
 from tests.audit.clips import noisy_scores, write_predictions
 
 runner = CliRunner()
-FAST = ["--n-boot", "60", "--n-perm", "60", "--n-chance", "3", "--min-actors", "2"]
+# --no-track: these tests need no MLflow store (tests/test_audit_tracking.py covers tracking)
+FAST = ["--n-boot", "60", "--n-perm", "60", "--n-chance", "3", "--min-actors", "2", "--no-track"]
 
 
 @pytest.fixture()
@@ -115,7 +116,17 @@ def test_bad_options_are_one_line_errors(
     out = tmp_path / "out"
     args = [a.replace("{tmp}", str(tmp_path)) for a in args]
     result = runner.invoke(
-        app, ["audit", str(predictions), "--data", str(tiny_corpus), "--out", str(out), *args]
+        app,
+        [
+            "audit",
+            str(predictions),
+            "--data",
+            str(tiny_corpus),
+            "--out",
+            str(out),
+            "--no-track",
+            *args,
+        ],
     )
     assert result.exit_code == 1
     assert message in result.output and "Traceback" not in result.output
@@ -128,7 +139,16 @@ def test_bad_predictions_and_empty_split_are_one_line_errors(
     no_filename = tmp_path / "bad.csv"
     no_filename.write_text("Clip,Anger,Sad\n1001_DFA_ANG_XX,0.1,0.2\n")
     result = runner.invoke(
-        app, ["audit", str(no_filename), "--data", str(tiny_corpus), "--out", str(tmp_path / "o")]
+        app,
+        [
+            "audit",
+            str(no_filename),
+            "--data",
+            str(tiny_corpus),
+            "--out",
+            str(tmp_path / "o"),
+            "--no-track",
+        ],
     )
     assert result.exit_code == 1 and "bad.csv: no Filename column" in result.output
 
@@ -150,6 +170,7 @@ def test_bad_predictions_and_empty_split_are_one_line_errors(
             str(tmp_path / "o"),
             "--split",
             str(split),
+            "--no-track",
         ],
     )
     assert result.exit_code == 1 and "is in split 'test'" in result.output

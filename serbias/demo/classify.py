@@ -1,0 +1,309 @@
+"""One recording -> the model's six emotion probabilities and, for multitask models, its
+guesses about the speaker (Female, Non-Caucasian), plus which model version answered.
+
+The clip goes through exactly what ``serbias extract`` does to a corpus clip (decode with
+:func:`serbias.features.audio.read_audio`, resample once with soxr, then the same
+:class:`~serbias.features.logmel.LogMelExtractor` or
+:class:`~serbias.features.handcrafted.HandcraftedExtractor`), built from the feature
+parameters recorded with the model, so the model sees the features it was trained on.
+A model is loaded once per process and kept: later recordings cost one feature
+computation and one forward pass.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tempfile
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soundfile as sf
+
+from serbias import tracking, vocab
+from serbias.errors import SerbiasError
+from serbias.features.audio import AudioError, read_audio, resample
+from serbias.params import DemoParams, ExtractParams, override
+
+#: Defaults of ``serbias demo`` (params.yaml ``demo:`` overrides them in the CLI).
+DEFAULT_MODEL = DemoParams.model
+MAX_SECONDS = DemoParams.max_seconds
+#: What the demographic heads mean, in the words the page and the terminal use.
+SPEAKER_GUESSES = {"female": "Female", "non_caucasian": vocab.RACE_BINARY[1]}
+SPEAKER_ALTERNATIVES = {"female": "Male", "non_caucasian": vocab.RACE_BINARY[0]}
+_REGISTRY_URI = re.compile(r"models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>\d+))/?")
+
+
+@dataclass(frozen=True)
+class ModelIdentity:
+    """Which model answered: the URI asked for and the registry version it resolved to."""
+
+    uri: str
+    resolved_uri: str
+    registered_name: str | None
+    version: str | None
+    aliases: tuple[str, ...]
+    run_id: str | None
+    family: str | None
+    labels: str | None
+
+    def describe(self) -> str:
+        """One line, e.g. ``serbias-multitask-intended version 3 (latest, champion), run 1f..``."""
+        if self.registered_name is not None:
+            what = f"{self.registered_name} version {self.version}"
+            if self.aliases:
+                what += f" ({', '.join(self.aliases)})"
+        else:
+            what = self.resolved_uri
+        return what + (f", run {self.run_id}" if self.run_id else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields plus ``description`` (:meth:`describe`)."""
+        fields = {**dataclasses.asdict(self), "aliases": list(self.aliases)}
+        return {**fields, "description": self.describe()}
+
+
+@dataclass(frozen=True, eq=False)
+class DemoModel:
+    """A loaded model with its feature plan: samples at ``params.sample_rate`` -> inputs."""
+
+    model: Any
+    identity: ModelIdentity
+    params: ExtractParams
+    kind: str
+    features: Callable[[np.ndarray], np.ndarray]
+    outputs: tuple[str, ...]
+    threshold: float
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def predict(self, samples: np.ndarray) -> dict[str, np.ndarray]:
+        """Probabilities per output for one clip (emotion: (6,), each head: a scalar)."""
+        from serbias.models import predict_outputs
+
+        X = self.features(samples)[np.newaxis]
+        with self._lock:  # one forward pass at a time; Keras predict is not re-entrant
+            outputs = predict_outputs(self.model, X, batch_size=1)
+        return {name: values[0] for name, values in outputs.items()}
+
+    def warm_up(self) -> None:
+        """Run one silent clip through, so the first real request skips graph tracing."""
+        self.predict(np.zeros(round(self.params.duration * self.params.sample_rate), np.float32))
+
+
+@dataclass(frozen=True)
+class Classification:
+    """What the model said about one recording."""
+
+    emotions: dict[str, float]
+    speaker: dict[str, float]
+    threshold: float
+    model: ModelIdentity
+    seconds: float
+    heard_seconds: float
+
+    @property
+    def top_emotion(self) -> str:
+        return max(self.emotions, key=self.emotions.__getitem__)
+
+    @property
+    def detected(self) -> list[str]:
+        """Emotions at or above the model's decision threshold (the study's multi-label rule)."""
+        return [name for name, p in self.emotions.items() if p >= self.threshold]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: emotions in vocabulary order, speaker guesses, model and audio facts."""
+        return {
+            "emotions": self.emotions,
+            "top_emotion": self.top_emotion,
+            "detected": self.detected,
+            "threshold": self.threshold,
+            "speaker": self.speaker,
+            "model": self.model.to_dict(),
+            "audio": {"seconds": self.seconds, "heard_seconds": self.heard_seconds},
+        }
+
+
+#: Loaded models by (tracking store, URI): the same URI in another store is another model.
+_models: dict[tuple[str, str], DemoModel] = {}
+_models_lock = threading.Lock()
+
+
+def load_demo_model(uri: str = DEFAULT_MODEL) -> DemoModel:
+    """The model at ``uri`` with its feature plan, loaded on first use and then kept.
+
+    A registry alias (``models:/name@champion``) is resolved to its version once, when
+    the model is loaded; a later move of the alias is seen by a new process.
+    """
+    key = (tracking.tracking_uri(), uri)
+    with _models_lock:
+        if key not in _models:
+            _models[key] = _load(uri)
+        return _models[key]
+
+
+def classify(
+    audio: Path | bytes,
+    *,
+    model_uri: str = DEFAULT_MODEL,
+    max_seconds: float = MAX_SECONDS,
+    name: str = "recording",
+) -> Classification:
+    """Classify one WAV recording (a path, or the bytes of an upload called ``name``).
+
+    Raises :class:`~serbias.features.audio.AudioError` (a SerbiasError) when the audio is
+    empty, not a readable WAV, or longer than ``max_seconds``; the audio is checked before
+    the model is loaded, so a bad file fails at once.
+    """
+    if isinstance(audio, bytes | bytearray | memoryview):
+        if len(audio) == 0:
+            raise AudioError(Path(name), "is empty (0 bytes)")
+        with tempfile.NamedTemporaryFile(prefix="serbias-demo-", suffix=".wav") as handle:
+            handle.write(audio)
+            handle.flush()
+            samples, rate = _decode(Path(handle.name), max_seconds, Path(name))
+    else:
+        samples, rate = _decode(Path(audio), max_seconds, Path(audio))
+    seconds = samples.size / rate
+    demo = load_demo_model(model_uri)
+    outputs = demo.predict(resample(samples, rate, demo.params.sample_rate))
+    emotion = outputs["emotion"]
+    return Classification(
+        emotions={label: float(emotion[k]) for k, label in enumerate(vocab.EMOTION_NAMES)},
+        speaker={
+            label: float(outputs[head])
+            for head, label in SPEAKER_GUESSES.items()
+            if head in outputs
+        },
+        threshold=demo.threshold,
+        model=demo.identity,
+        seconds=seconds,
+        heard_seconds=min(seconds, demo.params.duration),
+    )
+
+
+def _decode(path: Path, max_seconds: float, shown: Path) -> tuple[np.ndarray, int]:
+    """Mono samples at the recording's own rate, and that rate.
+
+    The length is checked from the header before anything is decoded, so an hour-long
+    file is refused without reading it. ``shown`` is the name errors use.
+    """
+    try:
+        info = sf.info(str(path))
+    except Exception:  # read_audio below gives the precise reason
+        info = None
+    if info is not None and info.samplerate > 0 and info.frames / info.samplerate > max_seconds:
+        seconds = info.frames / info.samplerate
+        raise AudioError(shown, f"is {seconds:.1f} s long; at most {max_seconds:g} s is accepted")
+    try:
+        samples, rate = read_audio(path)
+    except AudioError as exc:
+        raise AudioError(shown, exc.reason) from None
+    if samples.size == 0:
+        raise AudioError(shown, "holds no audio (0 samples)")
+    seconds = samples.size / rate
+    if seconds > max_seconds:  # a header that understated the length
+        raise AudioError(shown, f"is {seconds:.1f} s long; at most {max_seconds:g} s is accepted")
+    return samples, rate
+
+
+def _load(uri: str) -> DemoModel:
+    from serbias.features.handcrafted import HandcraftedExtractor
+    from serbias.features.logmel import LogMelExtractor
+
+    _check_store(uri)
+    name, version = _registry_version(uri)
+    resolved = uri if version is None else f"models:/{name}/{version}"
+    loaded = tracking.load_model(resolved)
+    metadata = loaded.metadata
+    kind = metadata.get("feature_kind")
+    if kind not in ("logmel", "svm") or "feature_params" not in metadata:
+        raise SerbiasError(
+            f"{uri}: model has no serbias metadata (was it logged by `serbias train`?)"
+        )
+    params = feature_params(metadata["feature_params"], uri)
+    expected = tuple(metadata.get("input_shape") or ())
+    if kind == "logmel":
+        extractor: Any = LogMelExtractor.from_params(params)
+        shape = extractor.shape
+    else:
+        extractor = HandcraftedExtractor.from_params(params)
+        shape = (len(extractor.columns),)
+        columns = metadata.get("columns")
+        if columns is not None and list(columns) != list(extractor.columns):
+            raise SerbiasError(f"{uri}: the model's SVM feature columns differ from serbias's")
+    if expected and tuple(expected) != tuple(shape):
+        raise SerbiasError(
+            f"{uri}: model expects {' x '.join(map(str, expected))} inputs, its feature "
+            f"parameters give {' x '.join(map(str, shape))}"
+        )
+    identity = ModelIdentity(
+        uri=uri,
+        resolved_uri=resolved,
+        registered_name=name,
+        version=version,
+        aliases=tuple(tracking.aliases_of(name, version)) if version is not None else (),
+        run_id=loaded.run_id or tracking.run_id_of(resolved),
+        family=metadata.get("serbias_model"),
+        labels=metadata.get("labels"),
+    )
+    outputs = tuple(metadata.get("outputs") or ("emotion",))
+    threshold = float(metadata.get("threshold", 0.5))
+    return DemoModel(loaded.model, identity, params, kind, extractor, outputs, threshold)
+
+
+def feature_params(recorded: Mapping[str, Any], uri: str) -> ExtractParams:
+    """The extract parameters a model was trained with (from its logged feature manifest)."""
+    known = {f.name for f in dataclasses.fields(ExtractParams)}
+    unknown = sorted(set(recorded) - known)
+    if unknown:
+        raise SerbiasError(
+            f"{uri}: model was trained on features with parameters this serbias does not know "
+            f"({', '.join(unknown)}); use the serbias version that trained it"
+        )
+    return override(ExtractParams(), **recorded)
+
+
+def _check_store(uri: str) -> None:
+    """Refuse a registry URI when the default sqlite store does not exist (instead of
+    silently creating an empty ``mlflow.db`` and then not finding the model)."""
+    store = tracking.tracking_uri()
+    if not uri.startswith(("models:/", "runs:/")) or not store.startswith("sqlite:///"):
+        return
+    db = Path(store[len("sqlite:///") :])
+    if not db.is_file():
+        raise SerbiasError(
+            f"{uri}: no MLflow store at {db} (train a model with `serbias train` here, "
+            "or set MLFLOW_TRACKING_URI)"
+        )
+
+
+def _registry_version(uri: str) -> tuple[str | None, str | None]:
+    """(registered name, version) that a ``models:/name@alias`` or ``models:/name/N`` URI
+    names now; (None, None) for run URIs and local directories.
+
+    Belongs in :mod:`serbias.tracking` (the module that owns MLflow) as a public
+    function; it reaches MLflow through ``tracking._mlflow`` until it moves there.
+    """
+    match = _REGISTRY_URI.fullmatch(uri)
+    if match is None:
+        return None, None
+    name, alias, version = match.group("name", "alias", "version")
+    mlflow = tracking._mlflow()
+    client = mlflow.MlflowClient()
+    try:
+        found = (
+            client.get_model_version_by_alias(name, alias)
+            if alias is not None
+            else client.get_model_version(name, version)
+        )
+    except mlflow.exceptions.MlflowException as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SerbiasError(
+            f"{uri}: no such model in {tracking.tracking_uri()} ({reason}); "
+            "train one with `serbias train`"
+        ) from None
+    return name, str(found.version)
