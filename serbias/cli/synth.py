@@ -62,19 +62,10 @@ def synth(
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty OUT_DIR.")] = False,
 ) -> None:
     """Write a synthetic corpus in the CREMA-D layout, with known ground truth in synth.json."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        ProgressColumn,
-        Task,
-        TextColumn,
-        TimeElapsedColumn,
-    )
     from rich.table import Table
-    from rich.text import Text
 
-    from serbias.cli._console import console, err_console
+    from serbias.cli._console import console
+    from serbias.cli._progress import clip_progress
     from serbias.corpus.synth import count_clips, generate_corpus
 
     params = override(
@@ -88,23 +79,8 @@ def synth(
         jobs=jobs,
     )
 
-    class ClipRate(ProgressColumn):
-        def render(self, task: Task) -> Text:
-            return Text(
-                f"{task.speed:.0f} clips/s" if task.speed else "", style="progress.data.speed"
-            )
-
     total = count_clips(params.actors, sentences=params.sentences, full=params.full)
-    columns = (
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        ClipRate(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=err_console, transient=True) as progress:
-        task = progress.add_task("synth", total=total)
-
+    with clip_progress(total, "synth") as advance:
         summary = generate_corpus(
             out_dir,
             actors=params.actors,
@@ -115,7 +91,7 @@ def synth(
             raters=params.raters,
             force=force,
             jobs=params.jobs,
-            progress=lambda n: progress.advance(task, n),
+            progress=advance,
         )
 
     table = Table(title=f"Wrote {summary.out_dir}", title_justify="left")
