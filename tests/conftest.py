@@ -27,3 +27,8 @@ def crema_d_metadata() -> Path:
 def tiny_corpus(tmp_path: Path) -> Path:
     """Six actors x 2 sentences (22 clips each) of short tones, rated as intended."""
     return write_corpus(tmp_path / "corpus")
+
+
+# Shared fixtures for tests that train models (a throw-away MLflow store, tiny feature stores)
+# and for the demo (a registry with a tiny trained model).
+pytest_plugins = ("tests.train_helpers", "tests.demo_helpers")

@@ -15,8 +15,6 @@ from serbias.cli import app
 from serbias.errors import SerbiasError
 from tests.train_helpers import tiny_corpus_and_split, tiny_params, write_store
 
-pytest_plugins = ("tests.train_helpers",)  # fixtures: tracking_store
-
 runner = CliRunner()
 FAST = ["--n-boot", "40", "--n-perm", "40", "--n-chance", "2", "--min-actors", "2",
         "--reference", "sex=Male"]  # fmt: skip

@@ -24,8 +24,6 @@ from serbias.cli import app
 from tests.demo_helpers import MULTITASK, SVM, running_server, wav_bytes
 from tests.feature_factory import fake_wav, write_wav
 
-pytest_plugins = ("tests.train_helpers", "tests.demo_helpers")  # fixtures: demo_store
-
 runner = CliRunner()
 #: A small cap for the server under test, so "too large" needs only a few hundred KB.
 UPLOAD_CAP = 200_000

@@ -21,7 +21,6 @@ from serbias.cli import app
 from tests.demo_helpers import MULTITASK, running_server
 from tests.feature_factory import fake_wav
 
-pytest_plugins = ("tests.train_helpers", "tests.demo_helpers")  # fixtures: demo_store
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path(shutil.which("chromium") or "/usr/bin/chromium")

@@ -22,8 +22,6 @@ from serbias import tracking
 from serbias.cli import app
 from tests.train_helpers import tiny_corpus_and_split, tiny_params, write_store
 
-pytest_plugins = ("tests.train_helpers",)  # fixtures: tracking_store
-
 runner = CliRunner()
 STARTUP_LIMIT = 60.0  # seconds to wait for /health
 

@@ -17,8 +17,6 @@ from tests.train_helpers import tiny_params, write_store
 
 runner = CliRunner()
 
-pytest_plugins = ("tests.train_helpers",)  # fixtures: tiny_store, tracking_store
-
 
 def test_predictions_table_has_the_reference_columns_and_fixed_float_format():
     outputs = {"emotion": np.array([[0.1, 0.2, 0.3, 0.4, 0.5, 1 / 3], [1.0, 0, 0, 0, 0, 0]])}

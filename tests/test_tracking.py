@@ -15,8 +15,6 @@ from serbias.errors import SerbiasError
 
 PACKAGE = Path(__file__).resolve().parents[1] / "serbias"
 
-pytest_plugins = ("tests.train_helpers",)  # fixtures: tiny_store, tracking_store
-
 
 def _svm(seed: int = 0):
     from serbias.models.svm import build_svm

@@ -28,8 +28,6 @@ from tests.train_helpers import tiny_corpus_and_split, tiny_params, write_split_
 
 ANG, DIS, FEA, HAP, NEU, SAD = range(6)
 
-pytest_plugins = ("tests.train_helpers",)  # fixtures: tiny_store, tracking_store
-
 
 def _client():
     from mlflow import MlflowClient  # tests may look inside the store

@@ -13,7 +13,6 @@ computation and one forward pass.
 from __future__ import annotations
 
 import dataclasses
-import re
 import tempfile
 import threading
 from collections.abc import Callable, Mapping
@@ -35,7 +34,6 @@ MAX_SECONDS = DemoParams.max_seconds
 #: What the demographic heads mean, in the words the page and the terminal use.
 SPEAKER_GUESSES = {"female": "Female", "non_caucasian": vocab.RACE_BINARY[1]}
 SPEAKER_ALTERNATIVES = {"female": "Male", "non_caucasian": vocab.RACE_BINARY[0]}
-_REGISTRY_URI = re.compile(r"models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>\d+))/?")
 
 
 @dataclass(frozen=True)
@@ -214,8 +212,8 @@ def _load(uri: str) -> DemoModel:
     from serbias.features.handcrafted import HandcraftedExtractor
     from serbias.features.logmel import LogMelExtractor
 
-    _check_store(uri)
-    name, version = _registry_version(uri)
+    tracking.check_store_exists(uri)
+    name, version = tracking.registry_version(uri)
     resolved = uri if version is None else f"models:/{name}/{version}"
     loaded = tracking.load_model(resolved)
     metadata = loaded.metadata
@@ -265,45 +263,3 @@ def feature_params(recorded: Mapping[str, Any], uri: str) -> ExtractParams:
             f"({', '.join(unknown)}); use the serbias version that trained it"
         )
     return override(ExtractParams(), **recorded)
-
-
-def _check_store(uri: str) -> None:
-    """Refuse a registry URI when the default sqlite store does not exist (instead of
-    silently creating an empty ``mlflow.db`` and then not finding the model)."""
-    store = tracking.tracking_uri()
-    if not uri.startswith(("models:/", "runs:/")) or not store.startswith("sqlite:///"):
-        return
-    db = Path(store[len("sqlite:///") :])
-    if not db.is_file():
-        raise SerbiasError(
-            f"{uri}: no MLflow store at {db} (train a model with `serbias train` here, "
-            "or set MLFLOW_TRACKING_URI)"
-        )
-
-
-def _registry_version(uri: str) -> tuple[str | None, str | None]:
-    """(registered name, version) that a ``models:/name@alias`` or ``models:/name/N`` URI
-    names now; (None, None) for run URIs and local directories.
-
-    Belongs in :mod:`serbias.tracking` (the module that owns MLflow) as a public
-    function; it reaches MLflow through ``tracking._mlflow`` until it moves there.
-    """
-    match = _REGISTRY_URI.fullmatch(uri)
-    if match is None:
-        return None, None
-    name, alias, version = match.group("name", "alias", "version")
-    mlflow = tracking._mlflow()
-    client = mlflow.MlflowClient()
-    try:
-        found = (
-            client.get_model_version_by_alias(name, alias)
-            if alias is not None
-            else client.get_model_version(name, version)
-        )
-    except mlflow.exceptions.MlflowException as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise SerbiasError(
-            f"{uri}: no such model in {tracking.tracking_uri()} ({reason}); "
-            "train one with `serbias train`"
-        ) from None
-    return name, str(found.version)

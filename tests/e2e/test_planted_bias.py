@@ -18,8 +18,6 @@ from typer.testing import CliRunner
 
 from serbias.cli import app
 
-pytest_plugins = ("tests.train_helpers",)  # fixture: tracking_store
-
 runner = CliRunner()
 NON_NEUTRAL = ("Anger", "Disgust", "Fear", "Happy", "Sad")
 
