@@ -10,6 +10,7 @@ import numpy as np
 import soundfile as sf
 
 from serbias import vocab
+from serbias.corpus.synth.files import DEMOGRAPHICS_HEADER, SUMMARY_HEADER
 
 DEMOGRAPHICS = [
     (1001, 51, "Male", "Caucasian", "Not Hispanic"),
@@ -54,22 +55,11 @@ def write_corpus(
         sf.write(root / "AudioWAV" / f"{name}.wav", tone, 16_000, subtype="PCM_16")
     with open(root / "VideoDemographics.csv", "w", newline="") as handle:
         writer = csv.writer(handle, quoting=csv.QUOTE_NONNUMERIC)
-        writer.writerow(["ActorID", "Age", "Sex", "Race", "Ethnicity"])
+        writer.writerow(DEMOGRAPHICS_HEADER)
         writer.writerows(demographics)
     with open(root / "processedResults" / "summaryTable.csv", "w", newline="") as handle:
         writer = csv.writer(handle, quoting=csv.QUOTE_ALL)
-        writer.writerow(
-            [
-                "",
-                "FileName",
-                "VoiceVote",
-                "VoiceLevel",
-                "FaceVote",
-                "FaceLevel",
-                "MultiModalVote",
-                "MultiModalLevel",
-            ]
-        )
+        writer.writerow(SUMMARY_HEADER)
         for i, name in enumerate(rated, start=1):
             letter = vocab.LETTER_BY_EMOTION[name.split("_")[2]]
             writer.writerow([i, name, letter, 60.0, letter, 70.0, letter, 75.0])

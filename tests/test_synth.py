@@ -167,7 +167,7 @@ def test_votes_agree_with_summary_table(corpus: Path) -> None:
     # the mean intensity of the voted emotion is the summary's VoiceLevel
     first = voice.iloc[0]
     vote = first["emoVote"].split(":")[0]
-    word = dict(zip(letters, files.EMOTION_WORDS, strict=True))[vote]
+    word = dict(zip(letters, vocab.EMOTION_NAMES, strict=True))[vote]
     level = float(summary["VoiceLevel"].iloc[0].split(":")[0])
     assert level == pytest.approx(first[f"mean{word}Resp"], abs=0.005)
 

@@ -26,7 +26,6 @@ SUMMARY_HEADER = (
     "MultiModalVote",
     "MultiModalLevel",
 )
-EMOTION_WORDS = ("Anger", "Disgust", "Fear", "Happy", "Neutral", "Sad")
 VOTES_HEADER = (
     "",
     *vocab.VOTE_LETTERS,
@@ -35,10 +34,10 @@ VOTES_HEADER = (
     "agreement",
     "emoVote",
     "meanEmoResp",
-    *(f"mean{w}Resp" for w in EMOTION_WORDS),
+    *(f"mean{w}Resp" for w in vocab.EMOTION_NAMES),
     "medianEmoResp",
     "meanEmoRespNorm",
-    *(f"mean{w}RespNorm" for w in EMOTION_WORDS),
+    *(f"mean{w}RespNorm" for w in vocab.EMOTION_NAMES),
     "medianEmoRespNorm",
 )
 #: First digit of a tabulatedVotes.csv row index, per modality.
