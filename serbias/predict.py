@@ -110,10 +110,15 @@ def _sidecar_json(info: Mapping[str, Any]) -> str:
 def predict(
     model_uri: str, features_dir: Path, *, split_name: str = "test", batch_size: int = 64
 ) -> Predictions:
-    """Predict every clip of one split of a feature store with the model at ``model_uri``."""
+    """Predict every clip of one split of a feature store with the model at ``model_uri``
+    (or the version a ``serbias train`` summary JSON names)."""
     from serbias import tracking
     from serbias.features.store import load_features, read_manifest
 
+    if model_uri.endswith(".json"):
+        from serbias.training import summary_model_uri
+
+        model_uri = summary_model_uri(Path(model_uri))
     loaded = tracking.load_model(model_uri)
     kind = _feature_kind(loaded)
     manifest = read_manifest(features_dir)

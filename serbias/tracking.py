@@ -1,8 +1,11 @@
 """MLflow tracking and model registry: the only module that imports mlflow.
 
-Default store: ``sqlite:///<cwd>/mlflow.db`` with artifacts under ``<cwd>/mlruns``
-(MLflow 3.13+ refuses a plain ``./mlruns`` file store). ``$MLFLOW_TRACKING_URI``
-overrides it, so a team server works unchanged. Telemetry is off unless the user
+Default store: ``sqlite:///<root>/mlflow.db`` with artifacts under ``<root>/mlruns``
+(MLflow 3.13+ refuses a plain ``./mlruns`` file store), where ``<root>`` is the DVC project
+root when DVC runs the command (``$DVC_ROOT``: for queued experiments, which run in temporary
+copies, DVC points it at the project they came from, so their runs land in the project's one
+store) and the current directory otherwise. ``$MLFLOW_TRACKING_URI`` overrides it, so a team
+server works unchanged. Telemetry is off unless the user
 turned it on. Models are registered as ``serbias-<model>-<labels>``; MLflow resolves
 ``@latest`` to the newest version by itself (the alias name is reserved), and this module
 moves ``@champion`` to a new version only when its validation macro-F1 beats the
@@ -84,8 +87,10 @@ def _mlflow() -> Any:
 
 
 def default_tracking_uri(root: Path | None = None) -> str:
-    """``sqlite:///<root>/mlflow.db`` with ``root`` the current directory by default."""
-    root = Path.cwd() if root is None else Path(root)
+    """``sqlite:///<root>/mlflow.db`` (absolute) with ``root`` by default ``$DVC_ROOT`` when
+    DVC runs the command, else the current directory."""
+    if root is None:
+        root = Path(os.environ.get("DVC_ROOT") or Path.cwd())
     return f"sqlite:///{(root / DEFAULT_DB).resolve()}"
 
 
@@ -291,6 +296,7 @@ def log_audit(
     settings: Mapping[str, Any],
     audited: Sequence[Mapping[str, Any]] = (),
     run_name: str = "audit",
+    parent_run_id: str | None = None,
 ) -> str:
     """Log one audit as a run of experiment ``serbias-audit``; returns the run id.
 
@@ -302,6 +308,7 @@ def log_audit(
     them); when known they become tags
     ``serbias.audited_run_id`` / ``serbias.audited_model`` (comma-separated when several) so
     an audit can be found from, and compared with, the training run it audited.
+    With ``parent_run_id`` the run is nested under that audit run.
     """
     tags = {"serbias.stage": "audit"}
     for tag, field in (
@@ -324,7 +331,11 @@ def log_audit(
         tags["serbias.audited_version"] = ",".join(registered)[:5000]
     flat = metric_keys(metrics)
     with tracked_run(
-        experiment=AUDIT_EXPERIMENT, run_name=run_name, params=_flat_params(settings), tags=tags
+        experiment=AUDIT_EXPERIMENT,
+        run_name=run_name,
+        params=_flat_params(settings),
+        tags=tags,
+        parent_run_id=parent_run_id,
     ) as run_id:
         if flat:
             log_metrics(flat)

@@ -161,6 +161,24 @@ def train_summary(result: TrainResult) -> dict[str, Any]:
     }
 
 
+def summary_model_uri(summary_file: Path) -> str:
+    """The exact registry version (``models:/<name>/<version>``) a ``train_summary`` file
+    names, so a pipeline predicts with the model its own train stage made, even while
+    other experiments register newer versions."""
+    try:
+        summary = json.loads(Path(summary_file).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise SerbiasError(f"{summary_file}: cannot read a training summary ({exc})") from None
+    name = summary.get("registered_model") if isinstance(summary, dict) else None
+    version = summary.get("version") if isinstance(summary, dict) else None
+    if not isinstance(name, str) or not isinstance(version, str) or not name or not version:
+        raise SerbiasError(
+            f"{summary_file}: not a `serbias train` summary "
+            "(expected keys registered_model and version)"
+        )
+    return f"models:/{name}/{version}"
+
+
 def model_family(name: str) -> ModelFamily:
     """The registry entry of ``name``; a SerbiasError lists the valid names."""
     if name not in MODELS:

@@ -12,6 +12,10 @@ import pytest
 
 from tests.factory import write_corpus
 
+# Tests pick their own MLflow store; a DVC stage's project root must not leak into them.
+for _name in ("DVC_ROOT", "DVC_EXP_NAME", "DVC_EXP_BASELINE_REV", "DVC_STAGE"):
+    os.environ.pop(_name, None)
+
 REAL_CREMA_D = Path(__file__).resolve().parents[2] / "shared" / "crema-d"
 
 

@@ -5,14 +5,6 @@ with its ``latest`` and ``champion`` aliases."""
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -20,48 +12,10 @@ from typer.testing import CliRunner
 
 from serbias import tracking
 from serbias.cli import app
+from tests.mlflow_server import mlflow_server, rest_get, rest_post
 from tests.train_helpers import tiny_corpus_and_split, tiny_params, write_store
 
 runner = CliRunner()
-STARTUP_LIMIT = 60.0  # seconds to wait for /health
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _get(base: str, endpoint: str, **query: str) -> dict:
-    url = f"{base}/api/2.0/mlflow/{endpoint}?{urllib.parse.urlencode(query)}"
-    with urllib.request.urlopen(url, timeout=30) as response:
-        return json.loads(response.read())
-
-
-def _post(base: str, endpoint: str, body: dict) -> dict:
-    request = urllib.request.Request(
-        f"{base}/api/2.0/mlflow/{endpoint}",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
-
-
-def _wait_for_health(base: str, server: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_LIMIT
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"mlflow server exited ({server.returncode}): {log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{base}/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"mlflow server not healthy after {STARTUP_LIMIT:.0f} s: {log.read_text()[-2000:]}")
 
 
 def build_store(root: Path) -> dict[str, str]:
@@ -93,63 +47,41 @@ def build_store(root: Path) -> dict[str, str]:
 # ~50 s on 2 busy cores (two trainings, an audit and a server start): issue 6 wants it in CI
 def test_mlflow_server_shows_runs_group_metrics_and_aliases(tmp_path, tracking_store):
     runs = build_store(tmp_path)
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = tmp_path / "server.log"
-    env = {**os.environ, **tracking.TELEMETRY_OFF}
-    env.pop("MLFLOW_TRACKING_URI", None)
-    with log.open("wb") as sink:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "mlflow", "server",
-             "--backend-store-uri", f"sqlite:///{tracking_store}",
-             "--default-artifact-root", (tmp_path / "mlruns").as_uri(),
-             "--no-serve-artifacts", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", "1"],
-            stdout=sink, stderr=subprocess.STDOUT, env=env, cwd=tmp_path,
-        )  # fmt: skip
-        try:
-            _wait_for_health(base, server, log)
-            experiments = _post(base, "experiments/search", {"max_results": 100})["experiments"]
-            ids = {e["name"]: e["experiment_id"] for e in experiments}
-            assert {"serbias-train", "serbias-audit"} <= set(ids)
+    with mlflow_server(tracking_store, tmp_path / "mlruns", log=tmp_path / "server.log") as base:
+        experiments = rest_post(base, "experiments/search", {"max_results": 100})["experiments"]
+        ids = {e["name"]: e["experiment_id"] for e in experiments}
+        assert {"serbias-train", "serbias-audit"} <= set(ids)
 
-            train_runs = _post(base, "runs/search", {"experiment_ids": [ids["serbias-train"]]})
-            found = {run["info"]["run_id"]: run for run in train_runs["runs"]}
-            assert set(runs.values()) <= set(found)
-            tags = {t["key"]: t["value"] for t in found[runs["first"]]["data"]["tags"]}
-            assert tags["serbias.model"] == "svm" and tags["serbias.labels"] == "intended"
-            assert tags["serbias.split_mode"] and tags["serbias.corpus_fingerprint"]
-            metrics = {m["key"] for m in found[runs["first"]]["data"]["metrics"]}
-            assert tracking.SELECTION_METRIC in metrics
+        train_runs = rest_post(base, "runs/search", {"experiment_ids": [ids["serbias-train"]]})
+        found = {run["info"]["run_id"]: run for run in train_runs["runs"]}
+        assert set(runs.values()) <= set(found)
+        tags = {t["key"]: t["value"] for t in found[runs["first"]]["data"]["tags"]}
+        assert tags["serbias.model"] == "svm" and tags["serbias.labels"] == "intended"
+        assert tags["serbias.split_mode"] and tags["serbias.corpus_fingerprint"]
+        metrics = {m["key"] for m in found[runs["first"]]["data"]["metrics"]}
+        assert tracking.SELECTION_METRIC in metrics
 
-            (audit,) = _post(
-                base,
-                "runs/search",
-                {
-                    "experiment_ids": [ids["serbias-audit"]],
-                    "filter": f"tags.`serbias.audited_run_id` = '{runs['first']}'",
-                },
-            )["runs"]
-            audit_metrics = {m["key"]: m["value"] for m in audit["data"]["metrics"]}
-            gap = audit_metrics["intended.sex.Female_vs_Male.macro_f1.gap"]
-            saved = json.loads((tmp_path / "audit" / "metrics.json").read_text())
-            assert gap == pytest.approx(saved["intended.sex.Female_vs_Male.macro_f1.gap"])
-            assert "intended.sex.Female.macro_f1" in audit_metrics
+        (audit,) = rest_post(
+            base,
+            "runs/search",
+            {
+                "experiment_ids": [ids["serbias-audit"]],
+                "filter": f"tags.`serbias.audited_run_id` = '{runs['first']}'",
+            },
+        )["runs"]
+        audit_metrics = {m["key"]: m["value"] for m in audit["data"]["metrics"]}
+        gap = audit_metrics["intended.sex.Female_vs_Male.macro_f1.gap"]
+        saved = json.loads((tmp_path / "audit" / "metrics.json").read_text())
+        assert gap == pytest.approx(saved["intended.sex.Female_vs_Male.macro_f1.gap"])
+        assert "intended.sex.Female.macro_f1" in audit_metrics
 
-            model = _get(base, "registered-models/get", name="serbias-svm-intended")
-            aliases = {a["alias"]: a["version"] for a in model["registered_model"]["aliases"]}
-            # equal scores: the champion stays on version 1, latest is the newest (2)
-            assert aliases == {"champion": "1"}
-            for alias, version, run_id in (("champion", "1", runs["first"]),
-                                           ("latest", "2", runs["second"])):  # fmt: skip
-                found_version = _get(
-                    base, "registered-models/alias", name="serbias-svm-intended", alias=alias
-                )["model_version"]
-                assert (found_version["version"], found_version["run_id"]) == (version, run_id)
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+        model = rest_get(base, "registered-models/get", name="serbias-svm-intended")
+        aliases = {a["alias"]: a["version"] for a in model["registered_model"]["aliases"]}
+        # equal scores: the champion stays on version 1, latest is the newest (2)
+        assert aliases == {"champion": "1"}
+        for alias, version, run_id in (("champion", "1", runs["first"]),
+                                       ("latest", "2", runs["second"])):  # fmt: skip
+            found_version = rest_get(
+                base, "registered-models/alias", name="serbias-svm-intended", alias=alias
+            )["model_version"]
+            assert (found_version["version"], found_version["run_id"]) == (version, run_id)

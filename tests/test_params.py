@@ -82,6 +82,27 @@ def test_profile_overrides_sections(tmp_path: Path) -> None:
         load_params(path, profile="gpu")
 
 
+def test_profile_merges_nested_hyperparameters_key_by_key(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(
+        "train:\n  models:\n    cnn_lstm: {channels: [8, 8], pools: [[2, 2], [2, 2]]}\n"
+        "    svm: {C: 2.0}\n"
+        "profiles:\n  paper:\n    train:\n      models:\n        cnn_lstm: {channels: [64, 64]}\n"
+    )
+    models = load_params(path, profile="paper").train.models
+    assert models.cnn_lstm.channels == (64, 64)
+    assert models.cnn_lstm.pools == ((2, 2), (2, 2))  # kept from the base section
+    assert models.svm.C == 2.0
+
+
+def test_the_paper_profile_restores_the_reference_study_settings() -> None:
+    paper = load_params(REPO_PARAMS, profile="paper")
+    assert (paper.train.epochs, paper.train.bootstrap, paper.train.patience) == (100, 100, 0)
+    assert (paper.extract.n_mels, paper.split.mode, paper.synth.full) == (128, "clip", True)
+    for family in (paper.train.models.cnn_lstm, paper.train.models.multitask):
+        assert family.channels == (64, 64, 128, 128)
+
+
 def test_cli_values_override_and_are_validated() -> None:
     split = load_params(REPO_PARAMS).split
     assert override(split, mode="clip", seed=None).mode == "clip"

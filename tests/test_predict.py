@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -89,8 +90,27 @@ def test_train_and_predict_from_the_command_line(tiny_store, tracking_store, tmp
     for text in ("svm on intended labels", "Anger", "macro", "clips: train 24, val 6",
                  "registered serbias-svm-intended version 1", "@latest, @champion"):  # fmt: skip
         assert text in done.output
+    first_summary = tmp_path / "first.json"
+    (tmp_path / "outputs/train/svm-intended.json").rename(first_summary)
     again = runner.invoke(app, [*args, "--svm-c", "0.001"])
     assert again.exit_code == 0 and "version 2" in again.output
+
+    # a training summary names its exact version, whatever @latest says by now
+    predicted = runner.invoke(app, ["predict", "--model", str(first_summary),
+                                    "--features", str(features), "--out", "p.csv"])  # fmt: skip
+    assert predicted.exit_code == 0, predicted.output
+    assert "models:/serbias-svm-intended/1" in predicted.output
+    sidecar = json.loads((tmp_path / "p.model.json").read_text())
+    assert (sidecar["registered_name"], sidecar["version"]) == ("serbias-svm-intended", "1")
+
+
+def test_a_file_that_is_not_a_training_summary_is_a_one_line_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("metrics.json").write_text('{"val_macro_f1": 0.5}')
+    done = runner.invoke(app, ["predict", "--model", "metrics.json", "--features", "f"])
+    assert done.exit_code == 1
+    assert "metrics.json: not a `serbias train` summary" in done.output
+    assert len(done.output.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,6 @@ from serbias.corpus.synth import (
     count_clips,
     design_clips,
     draw_actors,
-    files,
     generate_corpus,
     parse_bias,
 )

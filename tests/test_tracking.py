@@ -53,6 +53,7 @@ def test_only_the_tracking_module_imports_mlflow():
 def test_default_store_is_sqlite_in_the_working_directory_and_env_overrides(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("DVC_ROOT", raising=False)
     assert tracking.tracking_uri() == f"sqlite:///{tmp_path.resolve()}/mlflow.db"
     assert (
         tracking.artifact_root(tracking.tracking_uri()) == (tmp_path / "mlruns").resolve().as_uri()
@@ -60,6 +61,18 @@ def test_default_store_is_sqlite_in_the_working_directory_and_env_overrides(monk
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://tracking.example:5000")
     assert tracking.tracking_uri() == "http://tracking.example:5000"
     assert tracking.artifact_root(tracking.tracking_uri()) is None
+
+
+def test_under_dvc_the_store_is_the_project_root_s(monkeypatch, tmp_path):
+    """Queued DVC experiments run in temporary copies; DVC_ROOT names the real project."""
+    project, copy = tmp_path / "project", tmp_path / "project/.dvc/tmp/exps/tmp123"
+    copy.mkdir(parents=True)
+    monkeypatch.chdir(copy)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("DVC_ROOT", str(project))
+    assert tracking.tracking_uri() == f"sqlite:///{project.resolve()}/mlflow.db"
+    artifacts = tracking.artifact_root(tracking.tracking_uri())
+    assert artifacts == (project / "mlruns").resolve().as_uri()
 
 
 def test_telemetry_is_off_unless_the_user_chose(monkeypatch, tracking_store):

@@ -36,8 +36,10 @@ from serbias.audit._targets import TARGETS, Target
 from serbias.errors import SerbiasError
 
 TargetChoice = Literal["intended", "observed", "both"]
-#: Metric families written to metrics.json (the CSVs hold every metric).
+#: Metric families logged to MLflow (the CSVs hold every metric).
 FLAT_FAMILIES = ("macro_f1", "accuracy", "recall")
+#: Axes whose macro-F1 gaps make up metrics.json, the study's question (sex and race).
+HEADLINE_AXES = ("sex", "race_binary", "race")
 _REQUIRED_CLIP_COLUMNS = (
     "filename",
     "actor_id",
@@ -115,7 +117,7 @@ class AuditResult:
 
     @property
     def metrics(self) -> dict[str, float]:
-        """Flat ``key -> number`` for ``dvc metrics`` and MLflow (``intended.sex.Female.macro_f1``).
+        """Flat ``key -> number`` for MLflow (``intended.sex.Female.macro_f1``).
 
         Keys are ``[system.]target.axis.group.metric`` for groups (plus ``n_clips``,
         ``n_actors``), ``target.axis.GROUP_vs_REF.metric.{gap,ci_low,ci_high,p_value}`` for gaps
@@ -123,12 +125,32 @@ class AuditResult:
         appears when several systems are audited, the listener baseline is under ``human``.
         Only macro-F1, accuracy and per-emotion recall are included; NaN is left out.
         """
+        return self._flat(FLAT_FAMILIES)
+
+    @property
+    def headline_metrics(self) -> dict[str, float]:
+        """The part of :attr:`metrics` in metrics.json, sized for ``dvc metrics`` and
+        ``dvc exp show``: overall macro-F1 and each sex and race group's macro-F1 gap to its
+        reference, with interval and p-value (every other metric: the CSVs and MLflow)."""
+        return self._flat(("macro_f1", "accuracy"), axes=HEADLINE_AXES, gap_families=("macro_f1",))
+
+    def _flat(
+        self,
+        families: tuple[str, ...],
+        axes: tuple[str, ...] | None = None,
+        gap_families: tuple[str, ...] | None = None,
+    ) -> dict[str, float]:
+        """Groups' ``families`` metrics (only overall when ``axes`` is given) and the gaps'
+        ``gap_families`` metrics (default ``families``) on ``axes`` (default every axis)."""
+        gap_families = families if gap_families is None else gap_families
         many = len(self.systems) > 1
         flat: dict[str, float] = {}
         for (system, target), rows in self.by_group.groupby(["system", "target"], sort=False):
             prefix = _prefix(system, target, many)
             for row in rows.itertuples(index=False):
-                if split_metric(row.metric)[0] not in FLAT_FAMILIES:
+                if split_metric(row.metric)[0] not in families:
+                    continue
+                if axes is not None and row.axis != "overall":
                     continue
                 base = prefix + (
                     row.axis if row.axis == "overall" else f"{row.axis}.{_key(row.group)}"
@@ -139,7 +161,9 @@ class AuditResult:
         for (system, target), rows in self.gaps.groupby(["system", "target"], sort=False):
             prefix = _prefix(system, target, many)
             for row in rows.itertuples(index=False):
-                if split_metric(row.metric)[0] not in FLAT_FAMILIES or row.flagged:
+                if split_metric(row.metric)[0] not in gap_families or row.flagged:
+                    continue
+                if axes is not None and (row.axis not in axes or row.kind != "vs_reference"):
                     continue
                 if row.kind == "vs_reference":
                     comparison = f"{_key(row.group)}_vs_{_key(row.reference)}"
@@ -578,7 +602,12 @@ def _stack(analyses: list[Analysis], attribute: str) -> pd.DataFrame:
 def _prefix(system: str, target: str, many: bool) -> str:
     if system == HUMAN_SYSTEM:
         return "human."
-    return (f"{_key(system)}." if many else "") + f"{target}."
+    return (f"{system_key(system)}." if many else "") + f"{target}."
+
+
+def system_key(system: str) -> str:
+    """A system's prefix in :attr:`AuditResult.metrics` when several systems are audited."""
+    return _key(system)
 
 
 def _key(label: str) -> str:

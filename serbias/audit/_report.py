@@ -58,7 +58,9 @@ def write_audit(result: AuditResult, out_dir: Path) -> dict[str, Path]:
             )
 
         save_text(
-            "metrics", "metrics.json", json.dumps(result.metrics, indent=2, sort_keys=True) + "\n"
+            "metrics",
+            "metrics.json",
+            json.dumps(result.headline_metrics, indent=2, sort_keys=True) + "\n",
         )
         save_text(
             "settings", MARKER, json.dumps(_provenance(result), indent=2, sort_keys=True) + "\n"

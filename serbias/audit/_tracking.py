@@ -1,5 +1,10 @@
 """Log an audit to MLflow, linked to the audited model's run when its predictions say which.
 
+An audit of several systems (the pipeline audits every model at once) is one run with every
+system's metrics (prefixed by system) and one nested run per system with its own metrics
+unprefixed and its own model tags, so the MLflow UI lists models as rows and compares them
+on one column such as ``intended.sex.Female_vs_Male.macro_f1.gap``.
+
 ``serbias predict`` writes ``<stem>.model.json`` next to each predictions CSV; third-party
 CSVs have none and are audited all the same, just not linked. mlflow itself is only
 imported by :mod:`serbias.tracking`.
@@ -13,7 +18,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from serbias.audit._audit import AuditResult
+from serbias.audit._audit import AuditResult, system_key
 from serbias.errors import CorpusWarning
 
 
@@ -61,10 +66,19 @@ def track_audit(result: AuditResult, outputs: dict[str, Path]) -> str:
 
     names = [system.name for system in result.systems]
     run_name = "audit-" + ("+".join(names[:3]) + ("+..." if len(names) > 3 else "") or "human")
-    return tracking.log_audit(
-        result.metrics,
-        outputs=outputs,
-        settings=audit_settings(result),
-        audited=audited_models(result),
-        run_name=run_name,
+    metrics, settings, audited = result.metrics, audit_settings(result), audited_models(result)
+    run_id = tracking.log_audit(
+        metrics, outputs=outputs, settings=settings, audited=audited, run_name=run_name
     )
+    if len(names) > 1:
+        for name in names:
+            prefix = system_key(name) + "."
+            tracking.log_audit(
+                {key[len(prefix) :]: v for key, v in metrics.items() if key.startswith(prefix)},
+                outputs={},
+                settings=settings,
+                audited=[info for info in audited if info["system"] == name],
+                run_name=f"audit-{name}",
+                parent_run_id=run_id,
+            )
+    return run_id

@@ -17,7 +17,8 @@ def predict(
         typer.Option(
             "--model",
             help="Model URI: models:/serbias-multitask-intended@champion, "
-            "models:/<name>/<version>, runs:/<run>/model or a local MLflow model directory; with "
+            "models:/<name>/<version>, runs:/<run>/model, a local MLflow model directory, or "
+            "the <model>-<labels>.json `serbias train` wrote (its exact version); with "
             "--bootstrap the parent run "
             "(runs:/<run>) \\[predict.model; default the champion of train.model/train.labels].",
         ),
@@ -80,6 +81,7 @@ def predict(
     save_predictions(result, out_file)
     source = f" (run {result.run_id})" if result.run_id else ""
     console.print(
-        f"Wrote {len(result.table)} {params.split_name} predictions of {uri}{source} -> {out_file}",
+        f"Wrote {len(result.table)} {params.split_name} predictions of {result.model_uri}{source} "
+        f"-> {out_file}",
         highlight=False,
     )
