@@ -177,9 +177,19 @@ def audit(
         if params.track:
             status.update("logging to MLflow")
             run_id = track_audit(result, files)
-    console.print(_summary_table(result))
-    for summary in result.finding_summaries.values():
-        console.print(summary, highlight=False, soft_wrap=True)
+    if len(result.systems) > 1:
+        # one row per model: the comparison a multi-model audit (the pipeline's) is for
+        for table in _comparison_tables(result):
+            console.print(table)
+        console.print(
+            f"All {len(result.findings)} headline gaps (every axis and metric) and each "
+            "model's multiple-testing note are in the report.",
+            highlight=False,
+        )
+    else:
+        console.print(_summary_table(result))
+        for summary in result.finding_summaries.values():
+            console.print(summary, highlight=False, soft_wrap=True)
     console.print(f"Report: {files['report_html']}  (metrics: {files['metrics']})", highlight=False)
     if params.track:
         console.print(f"MLflow run {run_id} (experiment serbias-audit)", highlight=False)
@@ -216,3 +226,55 @@ def _summary_table(result):
             style=style,
         )
     return table
+
+
+#: The comparisons of the multi-model table: the study's sex and (binary) race gaps.
+COMPARED_AXES = ("sex", "race_binary")
+
+
+def _comparison_tables(result):
+    """Per target, one row per model: overall macro-F1 and its sex and race macro-F1 gaps
+    (two lines a cell, so the table fits an 80-column terminal)."""
+    from rich import box
+    from rich.table import Table
+
+    from serbias.audit._findings import p_text
+
+    level = round(result.settings.confidence * 100)
+    by_group, gaps = result.by_group, result.gaps
+    overall = by_group[(by_group["axis"] == "overall") & (by_group["metric"] == "macro_f1")]
+    gaps = gaps[
+        (gaps["kind"] == "vs_reference")
+        & (gaps["metric"] == "macro_f1")
+        & gaps["axis"].isin(COMPARED_AXES)
+        & ~gaps["flagged"]
+    ]
+    tables = []
+    for target, rows in overall.groupby("target", sort=False):
+        table = Table(
+            title=f"Scored on {target} labels: macro-F1 gap, group minus reference [{level}% CI]",
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+        )
+        table.add_column("Model", no_wrap=True)
+        table.add_column("Macro-F1", justify="right")
+        scored = gaps[gaps["target"] == target]
+        for axis in COMPARED_AXES:
+            pairs = scored[scored["axis"] == axis][["group", "reference"]].drop_duplicates()
+            label = " / ".join(f"{g}\n- {r}" for g, r in pairs.itertuples(index=False)) or axis
+            table.add_column(label, justify="right", no_wrap=True)
+        for row in rows.itertuples(index=False):
+            cells = [row.system, f"{row.value:.3f}"]
+            for axis in COMPARED_AXES:
+                found = scored[(scored["system"] == row.system) & (scored["axis"] == axis)]
+                if found.empty:
+                    cells.append("")
+                    continue
+                gap = found.iloc[0]
+                cells.append(
+                    f"{gap['gap']:+.3f} p {p_text(gap['p_value'])}\n"
+                    f"[{gap['ci_low']:+.2f}, {gap['ci_high']:+.2f}]"
+                )
+            table.add_row(*cells)
+        tables.append(table)
+    return tables
