@@ -458,7 +458,7 @@ def load_params(path: Path | None = None, *, profile: str | None = None) -> Para
         if profile not in profiles:
             known = ", ".join(sorted(profiles)) or "none"
             raise SerbiasError(f"profile {profile!r} not in {source} (known: {known})")
-        raw = _deep_merge(raw, profiles[profile] or {})
+        raw = deep_merge(raw, profiles[profile] or {})
 
     sections = {f.name: f.type for f in dataclasses.fields(Params) if f.name != "source"}
     hints = typing.get_type_hints(Params)
@@ -473,12 +473,12 @@ def load_params(path: Path | None = None, *, profile: str | None = None) -> Para
     return _fill_seeds(params)
 
 
-def _deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+def deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     """``base`` with ``changes`` applied key by key, nested mappings merged (not replaced)."""
     merged = dict(base)
     for key, value in changes.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _deep_merge(merged[key], value)
+            merged[key] = deep_merge(merged[key], value)
         else:
             merged[key] = value
     return merged

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 import yaml
 
+from serbias.params import deep_merge
 from tests.mlflow_server import mlflow_server, rest_get, rest_post
 
 REPO = Path(__file__).resolve().parents[2]
@@ -50,14 +51,6 @@ TINY = {
 }
 
 
-def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in changes.items():
-        both_dicts = isinstance(value, dict) and isinstance(merged.get(key), dict)
-        merged[key] = _merge(merged[key], value) if both_dicts else value
-    return merged
-
-
 def _run(root: Path, *args: str) -> str:
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     env.pop("MLFLOW_TRACKING_URI", None)  # the project's own store, as for a user
@@ -83,7 +76,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """A tiny project after ``synth``, ``dvc add data`` and a full ``dvc repro``."""
     root = tmp_path_factory.mktemp("project")
     (root / "dvc.yaml").write_text((REPO / "dvc.yaml").read_text())
-    params = _merge(yaml.safe_load((REPO / "params.yaml").read_text()), TINY)
+    params = deep_merge(yaml.safe_load((REPO / "params.yaml").read_text()), TINY)
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     (root / ".gitignore").write_text("/mlflow.db\n/mlruns/\n/outputs/\n")
     _run(root, "git", "init", "-q")
