@@ -47,7 +47,7 @@ def worker(args: argparse.Namespace) -> dict[str, float]:
 
     from serbias.models import MODELS
     from serbias.params import TrainParams
-    from serbias.training import compile_network, configure_tensorflow, training_batches
+    from serbias.training.fit import compile_network, configure_tensorflow, training_batches
 
     configure_tensorflow(deterministic=args.deterministic, threads=args.threads)
     import keras

@@ -9,3 +9,9 @@ class SerbiasError(Exception):
 
 class CorpusWarning(UserWarning):
     """A tolerated corpus problem (e.g. a clip without ratings); an error under ``--strict``."""
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception as one line: its message's first line, or its type when it has none."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -150,155 +150,7 @@ class ExtractParams:
             raise bad("jobs", self.jobs, "at least 1 (or null for every CPU core)")
 
 
-MODEL_NAMES = ("svm", "cnn_lstm", "cnn_lstm_attention", "multitask")
-LABEL_KINDS = ("intended", "observed")
-
-
-@dataclass(frozen=True)
-class SvmParams:
-    """``train.models.svm``: the reference study's SVM baseline."""
-
-    C: float = 10.0
-    gamma: float = 0.005
-    pca: int = 140
-    anova_p: float = 0.01
-
-    def __post_init__(self) -> None:
-        for key in ("C", "gamma"):
-            if getattr(self, key) <= 0:
-                raise SerbiasError(f"train.models.svm.{key}: {getattr(self, key)} must be > 0")
-        if self.pca < 1:
-            raise SerbiasError(f"train.models.svm.pca: {self.pca} must be at least 1")
-        if not 0.0 < self.anova_p <= 1.0:
-            raise SerbiasError(f"train.models.svm.anova_p: {self.anova_p} is not in (0, 1]")
-
-
-@dataclass(frozen=True)
-class CnnLstmParams:
-    """``train.models.cnn_lstm``: conv blocks (channels, (freq, time) pools) and the BiLSTM."""
-
-    channels: tuple[int, ...] = (64, 64, 128, 128)
-    pools: tuple[tuple[int, int], ...] = ((2, 2), (4, 2), (4, 2), (4, 2))
-    lstm_units: int = 64
-    dropout: float = 0.1
-    spatial_dropout: float = 0.1
-
-    def __post_init__(self) -> None:
-        where = f"train.models.{self._section}"
-        if not self.channels or any(c < 1 for c in self.channels):
-            raise SerbiasError(f"{where}.channels: {list(self.channels)} must be positive counts")
-        if len(self.pools) != len(self.channels):
-            raise SerbiasError(
-                f"{where}.pools: {len(self.pools)} pool sizes for {len(self.channels)} channel "
-                "counts (one (freq, time) pair per conv block)"
-            )
-        if any(len(p) != 2 or min(p) < 1 for p in self.pools):
-            pools = [list(p) for p in self.pools]
-            raise SerbiasError(f"{where}.pools: {pools} must be positive (freq, time) pairs")
-        if self.lstm_units < 1:
-            raise SerbiasError(f"{where}.lstm_units: {self.lstm_units} must be at least 1")
-        for key in ("dropout", "spatial_dropout"):
-            if not 0.0 <= getattr(self, key) < 1.0:
-                raise SerbiasError(f"{where}.{key}: {getattr(self, key)} is not in [0, 1)")
-
-    _section = "cnn_lstm"
-
-
-@dataclass(frozen=True)
-class AttentionParams(CnnLstmParams):
-    """``train.models.cnn_lstm_attention``: the CNN-LSTM with multi-head attention pooling."""
-
-    attention_heads: int = 8
-    attention_units: int = 128
-
-    _section = "cnn_lstm_attention"
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        for key in ("attention_heads", "attention_units"):
-            if getattr(self, key) < 1:
-                raise SerbiasError(f"train.models.{self._section}.{key}: must be at least 1")
-
-
-@dataclass(frozen=True)
-class MultitaskParams(AttentionParams):
-    """``train.models.multitask``: attention model + Female and Non-Caucasian heads.
-
-    ``demographic_weight`` 1.0 makes each demographic head weigh as much as one emotion
-    output, as in the reference study's single 8-sigmoid loss.
-    """
-
-    demographic_weight: float = 1.0
-
-    _section = "multitask"
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.demographic_weight < 0:
-            raise SerbiasError(
-                f"train.models.multitask.demographic_weight: {self.demographic_weight} must be >= 0"
-            )
-
-
-@dataclass(frozen=True)
-class ModelParams:
-    """``train.models``: per-family hyperparameters."""
-
-    svm: SvmParams = field(default_factory=SvmParams)
-    cnn_lstm: CnnLstmParams = field(default_factory=CnnLstmParams)
-    cnn_lstm_attention: AttentionParams = field(default_factory=AttentionParams)
-    multitask: MultitaskParams = field(default_factory=MultitaskParams)
-
-
-@dataclass(frozen=True)
-class TrainParams:
-    """``serbias train``: model family, labels, optimisation, bootstrap and tracking.
-
-    ``label_smoothing`` s moves targets to ``|y - s|`` (1 -> 1 - s, 0 -> s), the
-    reference study's rule. ``patience`` 0 trains every epoch; otherwise training stops
-    after that many epochs without a better validation macro-F1 (the best is restored).
-    """
-
-    model: Literal["svm", "cnn_lstm", "cnn_lstm_attention", "multitask"] = "multitask"
-    labels: Literal["intended", "observed"] = "intended"
-    epochs: int = 30
-    patience: int = 10
-    batch_size: int = 64
-    learning_rate: float = 5e-4
-    weight_decay: float = 1e-5
-    label_smoothing: float = 0.1
-    threshold: float = 0.5
-    bootstrap: int = 0
-    jobs: int | None = None
-    seed: int | None = None
-    deterministic: bool = True
-    experiment: str = "serbias-train"
-    models: ModelParams = field(default_factory=ModelParams)
-
-    def __post_init__(self) -> None:
-        positive = ("epochs", "batch_size")
-        for key in positive:
-            if getattr(self, key) < 1:
-                raise SerbiasError(f"train.{key}: {getattr(self, key)} must be at least 1")
-        for key in ("patience", "bootstrap"):
-            if getattr(self, key) < 0:
-                raise SerbiasError(f"train.{key}: {getattr(self, key)} must be >= 0")
-        if self.learning_rate <= 0:
-            raise SerbiasError(f"train.learning_rate: {self.learning_rate} must be > 0")
-        if self.weight_decay < 0:
-            raise SerbiasError(f"train.weight_decay: {self.weight_decay} must be >= 0")
-        if not 0.0 <= self.label_smoothing < 0.5:
-            raise SerbiasError(f"train.label_smoothing: {self.label_smoothing} is not in [0, 0.5)")
-        if not 0.0 < self.threshold < 1.0:
-            raise SerbiasError(f"train.threshold: {self.threshold} is not in (0, 1)")
-        if self.jobs is not None and self.jobs < 1:
-            raise SerbiasError(f"train.jobs: {self.jobs} must be at least 1 (or null: auto)")
-        if not self.experiment.strip():
-            raise SerbiasError("train.experiment: must not be empty")
-
-    def family(self) -> SvmParams | CnnLstmParams:
-        """Hyperparameters of the chosen model family."""
-        return getattr(self.models, self.model)
+from serbias.training.params import TrainParams  # noqa: E402
 
 
 def override_family(train: TrainParams, **cli_values: Any) -> TrainParams:
@@ -320,9 +172,7 @@ def override_family(train: TrainParams, **cli_values: Any) -> TrainParams:
         return train
     hints = typing.get_type_hints(type(family))
     given = {k: _coerce(hints[k], v, f"train.models.{train.model}.{k}") for k, v in given.items()}
-    family = dataclasses.replace(family, **given)
-    models = dataclasses.replace(train.models, **{train.model: family})
-    return dataclasses.replace(train, models=models)
+    return train.with_family(dataclasses.replace(family, **given))
 
 
 @dataclass(frozen=True)
@@ -548,6 +398,8 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
         if not isinstance(value, dict):
             raise SerbiasError(f"params {where}: expected a mapping, got {value!r}")
         return {_coerce(args[0], k, where): _coerce(args[1], v, where) for k, v in value.items()}
+    if hasattr(hint, "from_params"):
+        return hint.from_params(value, where, _build)
     if dataclasses.is_dataclass(hint):
         return _build(hint, value, where)
     if hint is bool:

@@ -75,7 +75,7 @@ def test_json_gives_probabilities_speaker_guesses_and_model_identity(demo_store)
 
 def test_a_corpus_clip_gets_exactly_the_predictions_of_its_extracted_features(demo_store):
     """The demo computes features as `serbias extract` did, so it agrees with `predict`."""
-    from serbias.predict import predict
+    from serbias.predictions import predict
 
     for uri in (MULTITASK, SVM):
         table = predict(uri, demo_store.features, split_name="test").table

@@ -10,13 +10,17 @@ from serbias import vocab
 from serbias.errors import SerbiasError
 from serbias.labels import demographic_labels, emotion_labels
 from serbias.models import MODELS, keras_module, predict_outputs
-from serbias.params import MODEL_NAMES
+from serbias.params import load_params
 
 SMALL = dict(channels=(4, 4, 8, 8), lstm_units=4)
 
 
 def test_registry_offers_every_model_name_params_accepts():
-    assert tuple(MODELS) == MODEL_NAMES
+    assert tuple(MODELS) == ("svm", "cnn_lstm", "cnn_lstm_attention", "multitask")
+    assert set(load_params().train.models) == set(MODELS)
+    assert {name: f.backend for name, f in MODELS.items()} == {
+        "svm": "sklearn", "cnn_lstm": "keras", "cnn_lstm_attention": "keras", "multitask": "keras",
+    }  # fmt: skip
     assert {name: f.feature_kind for name, f in MODELS.items()} == {
         "svm": "svm", "cnn_lstm": "logmel", "cnn_lstm_attention": "logmel", "multitask": "logmel",
     }  # fmt: skip

@@ -90,16 +90,16 @@ def test_profile_merges_nested_hyperparameters_key_by_key(tmp_path: Path) -> Non
         "profiles:\n  paper:\n    train:\n      models:\n        cnn_lstm: {channels: [64, 64]}\n"
     )
     models = load_params(path, profile="paper").train.models
-    assert models.cnn_lstm.channels == (64, 64)
-    assert models.cnn_lstm.pools == ((2, 2), (2, 2))  # kept from the base section
-    assert models.svm.C == 2.0
+    assert models["cnn_lstm"].channels == (64, 64)
+    assert models["cnn_lstm"].pools == ((2, 2), (2, 2))  # kept from the base section
+    assert models["svm"].C == 2.0
 
 
 def test_the_paper_profile_restores_the_reference_study_settings() -> None:
     paper = load_params(REPO_PARAMS, profile="paper")
     assert (paper.train.epochs, paper.train.bootstrap, paper.train.patience) == (100, 100, 0)
     assert (paper.extract.n_mels, paper.split.mode, paper.synth.full) == (128, "clip", True)
-    for family in (paper.train.models.cnn_lstm, paper.train.models.multitask):
+    for family in (paper.train.models["cnn_lstm"], paper.train.models["multitask"]):
         assert family.channels == (64, 64, 128, 128)
 
 

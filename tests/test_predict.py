@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from serbias import vocab
 from serbias.cli import app
 from serbias.errors import SerbiasError
-from serbias.predict import check_feature_params, predict, predictions_csv, predictions_table
+from serbias.predictions import check_feature_params, predict, predictions_csv, predictions_table
 from tests.train_helpers import tiny_params, write_store
 
 runner = CliRunner()

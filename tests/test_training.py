@@ -12,8 +12,7 @@ import pytest
 from serbias import tracking, vocab
 from serbias.errors import CorpusWarning, SerbiasError
 from serbias.features.store import load_features
-from serbias.models import keras_module, predict_outputs
-from serbias.params import MODEL_NAMES
+from serbias.models import MODELS, keras_module, load_model, predict_outputs
 from serbias.training import (
     OOB_CLIPS,
     OOB_PREDICTIONS,
@@ -27,6 +26,12 @@ from serbias.training import (
 from tests.train_helpers import tiny_corpus_and_split, tiny_params, write_split_file, write_store
 
 ANG, DIS, FEA, HAP, NEU, SAD = range(6)
+
+
+def _fit(params, data):
+    return fit_model(
+        params, data.arrays(), train_rows=data.rows["train"], val_rows=data.rows["val"], seed=0
+    )
 
 
 def _client():
@@ -79,17 +84,25 @@ def test_bootstrap_resamples_are_reproducible_and_oob_is_their_complement():
 def test_training_data_aligns_features_targets_and_demographics(tiny_store):
     corpus, features, split = tiny_store
     data = load_training_data(features, corpus, model="multitask", labels="intended")
-    assert data.filenames["train"].tolist() == split["train"]
+    assert data.split_filenames("train").tolist() == split["train"]
     assert data.counts() == {"train": 24, "val": 6}
     codes = [vocab.EMOTIONS.index(name.split("_")[2]) for name in split["train"]]
-    assert data.targets["train"]["emotion"].argmax(axis=1).tolist() == codes
+    assert data.split_targets("train")["emotion"].argmax(axis=1).tolist() == codes
     # factory actors: 1001 Male Caucasian, 1002 Female Caucasian, 1003 Female African American
     by_actor = dict(
-        zip(data.filenames["train"], data.targets["train"]["female"].ravel(), strict=True)
+        zip(
+            data.split_filenames("train"),
+            data.split_targets("train")["female"].ravel(),
+            strict=True,
+        )
     )
     assert by_actor["1001_DFA_ANG_XX"] == 0 and by_actor["1002_DFA_ANG_XX"] == 1
     race = dict(
-        zip(data.filenames["train"], data.targets["train"]["non_caucasian"].ravel(), strict=True)
+        zip(
+            data.split_filenames("train"),
+            data.split_targets("train")["non_caucasian"].ravel(),
+            strict=True,
+        )
     )
     assert race["1002_DFA_ANG_XX"] == 0 and race["1003_DFA_ANG_XX"] == 1
     assert data.input_shape == (32, 40) and data.kind == "logmel"
@@ -107,7 +120,7 @@ def test_observed_labels_leave_unrated_clips_out_and_count_them(tmp_path):
         data = load_training_data(features, corpus, model="svm", labels="observed")
     assert data.excluded == {"train": 2, "val": 1}
     assert data.counts() == {"train": 22, "val": 5}
-    assert not unrated & (set(data.filenames["train"]) | set(data.filenames["val"]))
+    assert not unrated & (set(data.split_filenames("train")) | set(data.split_filenames("val")))
 
 
 def test_non_finite_features_are_refused_naming_the_clips(tmp_path):
@@ -166,8 +179,8 @@ def test_same_seed_gives_identical_weights_and_another_seed_other_weights(tiny_s
     corpus, features, _ = tiny_store
     data = load_training_data(features, corpus, model="cnn_lstm", labels="intended")
     params = tiny_params("cnn_lstm")
-    first = fit_model(params, data).model.get_weights()
-    second = fit_model(params, data).model.get_weights()
+    first = _fit(params, data).model.get_weights()
+    second = _fit(params, data).model.get_weights()
     assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
     keras = keras_module()
     initial = {}
@@ -183,17 +196,17 @@ def test_patience_stops_training_and_the_best_epoch_is_kept(tiny_store):
     data = load_training_data(features, corpus, model="cnn_lstm", labels="intended")
     # a learning rate this small freezes the weights (only BatchNorm statistics still move),
     # so val macro-F1 soon stops improving and training stops 2 epochs after the best one
-    fit = fit_model(tiny_params("cnn_lstm", epochs=30, patience=2, learning_rate=1e-12), data)
+    fit = _fit(tiny_params("cnn_lstm", epochs=30, patience=2, learning_rate=1e-12), data)
     scores = [epoch["val_macro_f1"] for epoch in fit.history]
     assert len(fit.history) < 30
     assert len(fit.history) - 1 - fit.best_epoch == 2
     assert fit.best_epoch == scores.index(max(scores))
-    assert macro_f1(data.targets["val"]["emotion"], fit.val_outputs["emotion"]) == pytest.approx(
-        max(scores)
-    )
+    assert macro_f1(
+        data.split_targets("val")["emotion"], fit.val_outputs["emotion"]
+    ) == pytest.approx(max(scores))
 
 
-@pytest.mark.parametrize("model", MODEL_NAMES)
+@pytest.mark.parametrize("model", list(MODELS))
 def test_each_model_trains_registers_and_loads_back_with_identical_predictions(
     model, tiny_store, tracking_store, tmp_path
 ):
@@ -216,7 +229,7 @@ def test_each_model_trains_registers_and_loads_back_with_identical_predictions(
 
     kind = "svm" if model == "svm" else "logmel"
     X = load_features(features, "test", kind).X
-    loaded = tracking.load_model(f"models:/{name}@latest")
+    loaded = load_model(f"models:/{name}@latest")
     for head, values in predict_outputs(result.fitted_model, X).items():
         np.testing.assert_array_equal(predict_outputs(loaded.model, X)[head], values)
 
@@ -237,7 +250,7 @@ def test_each_model_trains_registers_and_loads_back_with_identical_predictions(
             "confusion_matrix.png"} <= artifacts  # fmt: skip
 
     if model == "multitask":
-        from serbias.predict import predict
+        from serbias.predictions import predict
 
         table = predict(f"models:/{name}@champion", features).table
         assert list(table.columns) == ["Filename", *vocab.EMOTION_NAMES, "Female", "Non-Caucasian"]
@@ -247,7 +260,7 @@ def test_each_model_trains_registers_and_loads_back_with_identical_predictions(
 def test_bootstrap_gives_a_parent_run_with_one_child_and_oob_file_per_replica(
     jobs, tiny_store, tracking_store, tmp_path
 ):
-    from serbias.predict import predict_bootstrap
+    from serbias.predictions import predict_bootstrap
 
     corpus, features, split = tiny_store
     progress = []

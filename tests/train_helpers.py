@@ -18,14 +18,8 @@ import pytest
 from serbias import vocab
 from serbias.atomic import write_json
 from serbias.features.store import FORMAT, FORMAT_VERSION, MANIFEST, npz_writer, store_file
-from serbias.params import (
-    AttentionParams,
-    CnnLstmParams,
-    ModelParams,
-    MultitaskParams,
-    SvmParams,
-    TrainParams,
-)
+from serbias.models.families import AttentionParams, CnnLstmParams, MultitaskParams, SvmParams
+from serbias.training.params import FamilyHyperparameters, TrainParams
 from tests.factory import DEMOGRAPHICS, clip_names, write_corpus
 
 #: Speaker-independent split of the factory's six actors.
@@ -147,11 +141,13 @@ def tiny_params(model: str, **changes: object) -> TrainParams:
     """TrainParams for fast tests: 2 epochs, small batches, narrow networks."""
     small = dict(channels=(8, 8, 16, 16), lstm_units=8, dropout=0.1, spatial_dropout=0.1)
     attention = dict(small, attention_heads=2, attention_units=8)
-    models = ModelParams(
-        svm=SvmParams(pca=8),
-        cnn_lstm=CnnLstmParams(**small),
-        cnn_lstm_attention=AttentionParams(**attention),
-        multitask=MultitaskParams(**attention),
+    models = FamilyHyperparameters(
+        {
+            "svm": SvmParams(pca=8),
+            "cnn_lstm": CnnLstmParams(**small),
+            "cnn_lstm_attention": AttentionParams(**attention),
+            "multitask": MultitaskParams(**attention),
+        }
     )
     values = dict(model=model, epochs=2, patience=0, batch_size=8, seed=0, models=models)
     return TrainParams(**{**values, **changes})

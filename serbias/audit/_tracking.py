@@ -24,7 +24,7 @@ from serbias.errors import CorpusWarning
 
 def audited_models(result: AuditResult) -> list[dict[str, Any]]:
     """The model sidecar of every audited predictions CSV that has one, with its ``source``."""
-    from serbias.predict import sidecar_path
+    from serbias.predictions.sidecar import sidecar_path
 
     found = []
     for system in result.systems:

@@ -22,15 +22,17 @@ from serbias.cli._console import err_console
 
 if TYPE_CHECKING:
     from serbias.params import TrainParams
-    from serbias.training import Progress as TrainProgress
-    from serbias.training import TrainResult
+    from serbias.training.run import Progress as TrainProgress
+    from serbias.training.run import TrainResult
 
 
 @contextmanager
 def training_progress(params: TrainParams) -> Iterator[Callable[[TrainProgress], None]]:
     """A bar over epochs (one training) or replicas (bootstrap); yields the progress callback."""
     unit = "replicas" if params.bootstrap else "epochs"
-    total = params.bootstrap or (1 if params.model == "svm" else params.epochs)
+    from serbias.models import family
+
+    total = params.bootstrap or (params.epochs if family(params.model).has_epochs else 1)
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),

@@ -54,8 +54,9 @@ def predict(
     """Write predictions (Filename, Anger..Sad probabilities; + Female, Non-Caucasian for
     multitask) for every clip of a split, or each bootstrap replica's out-of-bag clips."""
     from serbias.cli._console import console
-    from serbias.predict import predict as predict_split
-    from serbias.predict import predict_bootstrap, save_predictions
+    from serbias.predictions.sidecar import save_predictions
+    from serbias.predictions.tracked_source import predict as predict_split
+    from serbias.predictions.tracked_source import predict_bootstrap
 
     settings = load_params()
     paths = override(settings.paths, features=features)

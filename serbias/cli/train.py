@@ -8,7 +8,9 @@ from typing import Annotated
 import typer
 
 from serbias.errors import SerbiasError
-from serbias.params import LABEL_KINDS, MODEL_NAMES, load_params, override, override_family
+from serbias.models import MODELS
+from serbias.params import load_params, override, override_family
+from serbias.training.params import LABEL_KINDS
 
 FAMILY = "Model hyperparameters (apply to the chosen --model)"
 
@@ -34,7 +36,7 @@ def _pools(text: str | None) -> list[list[int]] | None:
 def train(
     model: Annotated[
         str | None,
-        typer.Option("--model", help=f"{' | '.join(MODEL_NAMES)} \\[train.model]."),
+        typer.Option("--model", help=f"{' | '.join(MODELS)} \\[train.model]."),
     ] = None,
     labels: Annotated[
         str | None,
@@ -196,12 +198,12 @@ def train(
     from serbias.atomic import write_json
     from serbias.cli._console import console
     from serbias.cli._train_view import summary_table, training_progress
-    from serbias.training import train as train_model
-    from serbias.training import train_summary
+    from serbias.training.run import train as train_model
+    from serbias.training.run import train_summary
 
     settings = load_params()
-    if model is not None and model not in MODEL_NAMES:
-        raise SerbiasError(f"--model {model!r} is not one of {', '.join(MODEL_NAMES)}")
+    if model is not None and model not in MODELS:
+        raise SerbiasError(f"--model {model!r} is not one of {', '.join(MODELS)}")
     if labels is not None and labels not in LABEL_KINDS:
         raise SerbiasError(f"--labels {labels!r} is not one of {', '.join(LABEL_KINDS)}")
     paths = override(settings.paths, data=data, features=features, split=split, train=out)

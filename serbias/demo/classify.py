@@ -26,6 +26,7 @@ import soundfile as sf
 from serbias import tracking, vocab
 from serbias.errors import SerbiasError
 from serbias.features.audio import AudioError, read_audio, resample
+from serbias.models.io import load_model
 from serbias.params import DemoParams, ExtractParams, override
 
 #: Defaults of ``serbias demo`` (params.yaml ``demo:`` overrides them in the CLI).
@@ -80,7 +81,7 @@ class DemoModel:
 
     def predict(self, samples: np.ndarray) -> dict[str, np.ndarray]:
         """Probabilities per output for one clip (emotion: (6,), each head: a scalar)."""
-        from serbias.models import predict_outputs
+        from serbias.models.io import predict_outputs
 
         X = self.features(samples)[np.newaxis]
         with self._lock:  # one forward pass at a time; Keras predict is not re-entrant
@@ -215,7 +216,7 @@ def _load(uri: str) -> DemoModel:
     tracking.check_store_exists(uri)
     name, version = tracking.registry_version(uri)
     resolved = uri if version is None else f"models:/{name}/{version}"
-    loaded = tracking.load_model(resolved)
+    loaded = load_model(resolved)
     metadata = loaded.metadata
     kind = metadata.get("feature_kind")
     if kind not in ("logmel", "svm") or "feature_params" not in metadata:

@@ -9,7 +9,7 @@ import keras
 from keras import layers, ops
 
 from serbias import vocab
-from serbias.models import EMOTION_OUTPUT
+from serbias.models.base import EMOTION_OUTPUT
 from serbias.models.cnn_lstm import CHANNELS, POOLS, feature_blocks
 
 

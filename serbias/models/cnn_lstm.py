@@ -15,7 +15,7 @@ import keras
 from keras import layers
 
 from serbias import vocab
-from serbias.models import EMOTION_OUTPUT
+from serbias.models.base import EMOTION_OUTPUT
 
 CHANNELS = (64, 64, 128, 128)
 #: Pool sizes as (frequency, time): the reference pools frequency by 128 and time by 16 in total.

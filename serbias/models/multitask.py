@@ -12,8 +12,8 @@ import keras
 from keras import layers
 
 from serbias import vocab
-from serbias.models import DEMOGRAPHIC_OUTPUTS, EMOTION_OUTPUT
 from serbias.models.attention import attention_trunk
+from serbias.models.base import DEMOGRAPHIC_OUTPUTS, EMOTION_OUTPUT
 from serbias.models.cnn_lstm import CHANNELS, POOLS
 
 FEMALE_OUTPUT, NON_CAUCASIAN_OUTPUT = DEMOGRAPHIC_OUTPUTS

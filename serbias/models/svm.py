@@ -19,14 +19,6 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-#: Types skops must be told to trust when loading a saved pipeline: our two estimators and
-#: the stub OneVsRestClassifier fits for a label with no positive training clip.
-TRUSTED_TYPES = (
-    "serbias.models.svm.AnovaFilter",
-    "serbias.models.svm.CappedPCA",
-    "sklearn.multiclass._ConstantPredictor",
-)
-
 
 class AnovaFilter(TransformerMixin, BaseEstimator):
     """Keep the features whose one-way ANOVA p-value is below ``alpha`` for at least one label.

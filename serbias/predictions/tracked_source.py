@@ -1,110 +1,23 @@
-"""Model URI -> predictions table in the reference study's format.
-
-Columns: ``Filename, Anger, Disgust, Fear, Happy, Neutral, Sad`` (sigmoid probabilities)
-plus ``Female, Non-Caucasian`` for multitask models; one row per clip, in the order of
-the feature store. CSVs are written atomically with fixed 6-decimal floats.
-"""
+"""Predictions of serbias' own models: a registry version, a run, a local MLflow model
+directory or a ``serbias train`` summary JSON (which names the exact version)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from serbias import vocab
 from serbias.atomic import atomic_dir, write_text
 from serbias.errors import SerbiasError
-from serbias.models import EMOTION_OUTPUT
+from serbias.models.io import load_model
+from serbias.predictions.sidecar import Predictions, model_info, sidecar_json, sidecar_path
+from serbias.predictions.table import predictions_csv, predictions_table
 
-FILENAME = "Filename"
-#: Predictions-table column of each demographic head.
-HEAD_COLUMNS = {"female": "Female", "non_caucasian": vocab.RACE_BINARY[1]}
 #: The split bootstrap replicas were resampled from (their out-of-bag clips live there).
 BOOTSTRAP_SPLIT = "train"
-#: Suffix of the sidecar naming the model behind a predictions CSV (``test.csv`` ->
-#: ``test.model.json``); ``serbias audit`` reads it to link its run to the model's run.
-SIDECAR_SUFFIX = ".model.json"
-
-
-@dataclass(frozen=True, eq=False)
-class Predictions:
-    """A predictions table and where it came from."""
-
-    table: pd.DataFrame
-    model_uri: str
-    run_id: str | None
-    metadata: dict[str, Any]
-    registered_name: str | None = None
-    version: str | None = None
-
-    def model_info(self) -> dict[str, Any]:
-        """The sidecar's content: which model (URI, run, registry version) predicted."""
-        return model_info(
-            self.model_uri, self.run_id, self.metadata, self.registered_name, self.version
-        )
-
-
-def predictions_table(filenames: Sequence[str], outputs: Mapping[str, np.ndarray]) -> pd.DataFrame:
-    """The reference study's predictions table from model outputs."""
-    emotion = np.asarray(outputs[EMOTION_OUTPUT], dtype=np.float64)
-    table = pd.DataFrame({FILENAME: [str(name) for name in filenames]})
-    for k, name in enumerate(vocab.EMOTION_NAMES):
-        table[name] = emotion[:, k]
-    for head, column in HEAD_COLUMNS.items():
-        if head in outputs:
-            table[column] = np.asarray(outputs[head], dtype=np.float64).reshape(-1)
-    return table
-
-
-def predictions_csv(table: pd.DataFrame) -> str:
-    """CSV text with fixed float formatting, so equal predictions give equal bytes."""
-    return table.to_csv(index=False, float_format="%.6f", lineterminator="\n")
-
-
-def write_predictions(table: pd.DataFrame, path: Path) -> None:
-    """Write a predictions table atomically."""
-    write_text(Path(path), predictions_csv(table))
-
-
-def model_info(
-    model_uri: str,
-    run_id: str | None,
-    metadata: Mapping[str, Any],
-    registered_name: str | None = None,
-    version: str | None = None,
-) -> dict[str, Any]:
-    """What a predictions sidecar records about the model that made them."""
-    return {
-        "model_uri": model_uri,
-        "run_id": run_id,
-        "registered_name": registered_name,
-        "version": version,
-        "model": metadata.get("serbias_model"),
-        "labels": metadata.get("labels"),
-    }
-
-
-def sidecar_path(csv_path: Path) -> Path:
-    """``<dir>/<stem>.model.json`` next to a predictions CSV."""
-    csv_path = Path(csv_path)
-    return csv_path.with_name(csv_path.stem + SIDECAR_SUFFIX)
-
-
-def save_predictions(result: Predictions, path: Path) -> Path:
-    """Write the predictions CSV and its model sidecar (both atomically); returns the CSV."""
-    path = Path(path)
-    write_predictions(result.table, path)
-    write_text(sidecar_path(path), _sidecar_json(result.model_info()))
-    return path
-
-
-def _sidecar_json(info: Mapping[str, Any]) -> str:
-    return json.dumps(dict(info), indent=2, sort_keys=True) + "\n"
 
 
 def predict(
@@ -116,10 +29,10 @@ def predict(
     from serbias.features.store import load_features, read_manifest
 
     if model_uri.endswith(".json"):
-        from serbias.training import summary_model_uri
+        from serbias.training.summary import summary_model_uri
 
         model_uri = summary_model_uri(Path(model_uri))
-    loaded = tracking.load_model(model_uri)
+    loaded = load_model(model_uri)
     kind = _feature_kind(loaded)
     manifest = read_manifest(features_dir)
     check_feature_params(loaded.metadata, manifest, features_dir)
@@ -150,7 +63,7 @@ def predict_bootstrap(
     """
     from serbias import tracking
     from serbias.features.store import load_features, read_manifest
-    from serbias.training import OOB_CLIPS
+    from serbias.training.summary import OOB_CLIPS
 
     replicas = tracking.replica_runs(parent_uri)
     manifest = read_manifest(features_dir)
@@ -158,7 +71,7 @@ def predict_bootstrap(
     written = []
     with atomic_dir(Path(out_dir), force=True) as tmp:
         for done, replica in enumerate(replicas, start=1):
-            loaded = tracking.load_model(replica.model_uri)
+            loaded = load_model(replica.model_uri)
             kind = _feature_kind(loaded)
             check_feature_params(loaded.metadata, manifest, features_dir)
             if kind not in cache:
@@ -170,7 +83,7 @@ def predict_bootstrap(
             name = f"replica_{replica.replica:03d}.csv"
             write_text(tmp / name, predictions_csv(table))
             info = model_info(replica.model_uri, replica.run_id, loaded.metadata)
-            write_text(sidecar_path(tmp / name), _sidecar_json(info))
+            write_text(sidecar_path(tmp / name), sidecar_json(info))
             written.append(Path(out_dir) / name)
             if progress is not None:
                 progress(done, len(replicas))
@@ -197,8 +110,10 @@ def check_feature_params(
 
 
 def _feature_kind(loaded: Any) -> str:
+    from serbias.features.store import KINDS
+
     kind = loaded.metadata.get("feature_kind")
-    if kind not in ("logmel", "svm"):
+    if kind not in KINDS:
         raise SerbiasError(
             f"{loaded.uri}: model has no serbias metadata (was it logged by serbias train?)"
         )
@@ -219,8 +134,8 @@ def _rows_of(filenames: np.ndarray, wanted: Sequence[str], features_dir: Path) -
 def _predict_rows(
     loaded: Any, features: Any, rows: np.ndarray, features_dir: Path, batch_size: int
 ) -> pd.DataFrame:
-    from serbias.models import predict_outputs
-    from serbias.training import check_finite
+    from serbias.models.io import predict_outputs
+    from serbias.training.data import check_finite
 
     expected = tuple(loaded.metadata.get("input_shape") or ())
     actual = tuple(features.X.shape[1:])

@@ -1,0 +1,152 @@
+"""Features and targets of the clips a training uses, in one array with named row sets."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from serbias import vocab
+from serbias.errors import CorpusWarning, SerbiasError
+from serbias.labels import demographic_labels, emotion_labels
+from serbias.models.base import EMOTION_OUTPUT
+from serbias.models.families import family as model_family
+
+TRAINING_SPLITS = ("train", "val")
+#: Key prefix of the target arrays in :meth:`TrainingData.arrays`.
+TARGET_PREFIX = "target."
+
+
+@dataclass(frozen=True, eq=False)
+class TrainingData:
+    """Features ``X`` of every clip a training may use, its targets per model output and the
+    rows of each split (``rows["train"]``, ``rows["val"]``); unlabelled clips are left out."""
+
+    kind: str
+    X: np.ndarray
+    filenames: np.ndarray
+    targets: dict[str, np.ndarray]
+    rows: dict[str, np.ndarray]
+    manifest: dict[str, Any]
+    excluded: dict[str, int] = field(default_factory=dict)
+    columns: np.ndarray | None = None
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(int(d) for d in self.X.shape[1:])
+
+    def counts(self) -> dict[str, int]:
+        return {split: len(rows) for split, rows in self.rows.items()}
+
+    def split_filenames(self, split: str) -> np.ndarray:
+        """Clip stems of one split, in split-file order."""
+        return self.filenames[self.rows[split]]
+
+    def split_targets(self, split: str) -> dict[str, np.ndarray]:
+        """Targets (by output name) of one split."""
+        return {name: values[self.rows[split]] for name, values in self.targets.items()}
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The big arrays an executor shares with its workers: ``X`` and ``target.<output>``."""
+        return {"X": self.X, **{TARGET_PREFIX + k: v for k, v in self.targets.items()}}
+
+
+def targets_of(arrays: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:
+    """Target arrays (by output name) of ``rows`` from :meth:`TrainingData.arrays`."""
+    return {
+        key[len(TARGET_PREFIX) :]: np.asarray(value[rows])
+        for key, value in arrays.items()
+        if key.startswith(TARGET_PREFIX)
+    }
+
+
+def load_training_data(
+    features_dir: Path, data_dir: Path, *, model: str, labels: str
+) -> TrainingData:
+    """Train and val features of ``model``'s kind, with targets from the corpus at ``data_dir``.
+
+    Refuses non-finite features (naming the clips), empty splits and clips the corpus does
+    not know; clips without a label of this kind (unrated, for ``observed``) are left out
+    and counted; a class absent from the training clips is a warning.
+    """
+    from serbias.corpus.reader import read_corpus
+    from serbias.features.store import load_features, read_manifest, store_file
+
+    family = model_family(model)
+    features_dir = Path(features_dir)
+    manifest = read_manifest(features_dir)
+    sets = {
+        split: load_features(features_dir, split, family.feature_kind) for split in TRAINING_SPLITS
+    }
+    for split, features in sets.items():
+        where = features_dir / store_file(split, family.feature_kind)
+        if len(features) == 0:
+            raise SerbiasError(f"{where}: the {split} split is empty (check the split file)")
+        check_finite(features.X, features.filenames, where)
+    clips = read_corpus(Path(data_dir), require_audio=False).set_index("filename", drop=False)
+
+    X, filenames, targets, rows, excluded = [], [], [], {}, {}
+    start = 0
+    for split, features in sets.items():
+        stems = [str(stem) for stem in features.filenames]
+        unknown = [stem for stem in stems if stem not in clips.index]
+        if unknown:
+            raise SerbiasError(
+                f"{features_dir}: {len(unknown)} {split} clip(s) are not in the corpus {data_dir} "
+                f"(e.g. {', '.join(unknown[:3])}); were the features extracted from another corpus?"
+            )
+        table = clips.loc[stems].reset_index(drop=True)
+        emotions = emotion_labels(table, labels)
+        keep = emotions.sum(axis=1) > 0
+        excluded[split] = int((~keep).sum())
+        if not keep.any():
+            raise SerbiasError(
+                f"{features_dir}: no {split} clip has {labels} labels ({excluded[split]} unrated)"
+            )
+        split_targets = {EMOTION_OUTPUT: emotions}
+        if len(family.outputs) > 1:
+            split_targets.update(demographic_labels(table))
+        X.append(features.X if keep.all() else features.X[keep])
+        filenames.append(np.asarray(stems)[keep])
+        targets.append({name: values[keep] for name, values in split_targets.items()})
+        rows[split] = np.arange(start, start + int(keep.sum()))
+        start += int(keep.sum())
+
+    merged = {name: np.concatenate([t[name] for t in targets]) for name in targets[0]}
+    _warn_absent_classes(merged[EMOTION_OUTPUT][rows["train"]], labels)
+    return TrainingData(
+        kind=family.feature_kind,
+        X=np.concatenate(X),
+        filenames=np.concatenate(filenames),
+        targets=merged,
+        rows=rows,
+        manifest=manifest,
+        excluded=excluded,
+        columns=sets["train"].columns,
+    )
+
+
+def check_finite(X: np.ndarray, filenames: np.ndarray, where: Path | str) -> None:
+    """Refuse NaN or infinite features, naming the first clips that have them."""
+    bad = ~np.isfinite(X.reshape(len(X), -1)).all(axis=1)
+    if bad.any():
+        names = [str(name) for name in np.asarray(filenames)[bad]]
+        more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+        raise SerbiasError(
+            f"{where}: NaN or infinite features in {len(names)} clip(s): "
+            f"{', '.join(names[:5])}{more}; re-extract them"
+        )
+
+
+def _warn_absent_classes(emotions: np.ndarray, labels: str) -> None:
+    absent = [vocab.EMOTION_NAMES[k] for k in range(emotions.shape[1]) if emotions[:, k].sum() == 0]
+    if absent:
+        warnings.warn(
+            f"no training clip has the {labels} label {', '.join(absent)}; the model cannot "
+            "learn it (training anyway)",
+            CorpusWarning,
+            stacklevel=3,
+        )

@@ -1,0 +1,123 @@
+"""``train`` section of params.yaml: model family, labels, optimisation, replicas, tracking."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from serbias.errors import SerbiasError
+from serbias.models.families import MODELS, family
+
+LABEL_KINDS: tuple[str, ...] = ("intended", "observed")
+
+
+class FamilyHyperparameters(Mapping[str, Any]):
+    """``train.models``: each registered family's hyperparameters (defaults when not given).
+
+    Families registered after params were read (e.g. by a plugin or a test) get their
+    defaults on first access, so the registry stays the only list of families.
+    """
+
+    def __init__(self, given: Mapping[str, Any] | None = None) -> None:
+        self._given = dict(given or {})
+
+    @classmethod
+    def from_params(cls, values: Any, where: str, build: Any) -> FamilyHyperparameters:
+        """Build from a params mapping; ``build(cls, values, where)`` validates one section."""
+        if not isinstance(values, Mapping):
+            raise SerbiasError(f"params {where}: expected a mapping, got {values!r}")
+        unknown = [name for name in values if name not in MODELS]
+        if unknown:
+            raise SerbiasError(
+                f"params {where}.{unknown[0]}: unknown model family "
+                f"(expected one of: {', '.join(MODELS)})"
+            )
+        return cls(
+            {
+                name: build(MODELS[name].params, section or {}, f"{where}.{name}")
+                for name, section in values.items()
+            }
+        )
+
+    def __getitem__(self, name: str) -> Any:
+        if name in self._given:
+            return self._given[name]
+        return family(name).params()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys([*MODELS, *self._given]))
+
+    def __len__(self) -> int:
+        return len(list(iter(self)))
+
+    def replace(self, name: str, hyperparameters: Any) -> FamilyHyperparameters:
+        return FamilyHyperparameters({**self._given, name: hyperparameters})
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mapping) and dict(self) == dict(other)
+
+    def __hash__(self) -> int:
+        return hash(tuple(sorted((k, v) for k, v in self.items())))
+
+    def __repr__(self) -> str:
+        return f"FamilyHyperparameters({dict(self)!r})"
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    """``serbias train``: model family, labels, optimisation, bootstrap and tracking.
+
+    ``label_smoothing`` s moves targets to ``|y - s|`` (1 -> 1 - s, 0 -> s), the
+    reference study's rule. ``patience`` 0 trains every epoch; otherwise training stops
+    after that many epochs without a better validation macro-F1 (the best is restored).
+    """
+
+    model: str = "multitask"
+    labels: Literal["intended", "observed"] = "intended"
+    epochs: int = 30
+    patience: int = 10
+    batch_size: int = 64
+    learning_rate: float = 5e-4
+    weight_decay: float = 1e-5
+    label_smoothing: float = 0.1
+    threshold: float = 0.5
+    bootstrap: int = 0
+    jobs: int | None = None
+    seed: int | None = None
+    deterministic: bool = True
+    experiment: str = "serbias-train"
+    models: FamilyHyperparameters = field(default_factory=FamilyHyperparameters)
+
+    def __post_init__(self) -> None:
+        if self.model not in MODELS:
+            raise SerbiasError(f"train.model: {self.model!r} is not one of {', '.join(MODELS)}")
+        for key in ("epochs", "batch_size"):
+            if getattr(self, key) < 1:
+                raise SerbiasError(f"train.{key}: {getattr(self, key)} must be at least 1")
+        for key in ("patience", "bootstrap"):
+            if getattr(self, key) < 0:
+                raise SerbiasError(f"train.{key}: {getattr(self, key)} must be >= 0")
+        if self.learning_rate <= 0:
+            raise SerbiasError(f"train.learning_rate: {self.learning_rate} must be > 0")
+        if self.weight_decay < 0:
+            raise SerbiasError(f"train.weight_decay: {self.weight_decay} must be >= 0")
+        if not 0.0 <= self.label_smoothing < 0.5:
+            raise SerbiasError(f"train.label_smoothing: {self.label_smoothing} is not in [0, 0.5)")
+        if not 0.0 < self.threshold < 1.0:
+            raise SerbiasError(f"train.threshold: {self.threshold} is not in (0, 1)")
+        if self.jobs is not None and self.jobs < 1:
+            raise SerbiasError(f"train.jobs: {self.jobs} must be at least 1 (or null: auto)")
+        if not self.experiment.strip():
+            raise SerbiasError("train.experiment: must not be empty")
+        if not isinstance(self.models, FamilyHyperparameters):
+            object.__setattr__(self, "models", FamilyHyperparameters(self.models))
+
+    def family(self) -> Any:
+        """Hyperparameters of the chosen model family."""
+        return self.models[self.model]
+
+    def with_family(self, hyperparameters: Any) -> TrainParams:
+        """These params with the chosen family's hyperparameters replaced."""
+        return dataclasses.replace(self, models=self.models.replace(self.model, hyperparameters))
