@@ -39,11 +39,11 @@ URI = "models:/serbias-multitask-intended@champion"
 def register_full_size_model(store: Path) -> None:
     """Log and register an untrained default multitask model as the champion."""
     from serbias import tracking
+    from serbias.config import ExtractParams, MultitaskParams
     from serbias.features.extract import RUN_SETTINGS
     from serbias.features.logmel import logmel_shape
     from serbias.models import keras_module
     from serbias.models.multitask import build_multitask
-    from serbias.params import ExtractParams, MultitaskParams
 
     keras_module()
     params = ExtractParams()

@@ -45,8 +45,8 @@ def worker(args: argparse.Namespace) -> dict[str, float]:
     """Time ``args.steps`` training steps in this process."""
     import numpy as np
 
+    from serbias.config import TrainParams
     from serbias.models import MODELS
-    from serbias.params import TrainParams
     from serbias.training.fit import compile_network, configure_tensorflow, training_batches
 
     configure_tensorflow(deterministic=args.deterministic, threads=args.threads)

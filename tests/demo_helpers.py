@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from serbias.params import ExtractParams
+from serbias.config import ExtractParams
 from tests.feature_factory import tone, write_wav
 from tests.train_helpers import tiny_corpus_and_split, tiny_params
 

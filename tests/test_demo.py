@@ -330,8 +330,8 @@ def test_serve_on_a_busy_port_is_a_one_line_error_before_any_model_loads(tmp_pat
 
 
 def test_demo_settings_are_validated_naming_the_key():
+    from serbias.config import DemoParams
     from serbias.errors import SerbiasError
-    from serbias.params import DemoParams
 
     bad = {"port": 0, "max_upload_mb": 0.0, "max_seconds": -1.0, "model": " ", "host": ""}
     for key, value in bad.items():

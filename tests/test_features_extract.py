@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from serbias.config import ExtractParams, load_params
 from serbias.corpus.reader import read_corpus
 from serbias.errors import SerbiasError
 from serbias.features import load_features, read_manifest
 from serbias.features.extract import ExtractSummary, extract_features
 from serbias.features.logmel import LogMelExtractor, logmel_shape
-from serbias.params import ExtractParams, load_params
 from tests.feature_factory import (
     fake_wav,
     small_corpus,

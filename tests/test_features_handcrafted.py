@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 import scipy.stats
 
+from serbias.config import ExtractParams
 from serbias.features.handcrafted import (
     HandcraftedExtractor,
     feature_names,
     frame_feature_names,
     summarise,
 )
-from serbias.params import ExtractParams
 
 SR = 22_050
 

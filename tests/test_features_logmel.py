@@ -8,9 +8,9 @@ import librosa
 import numpy as np
 import pytest
 
+from serbias.config import ExtractParams
 from serbias.features.audio import load_clip
 from serbias.features.logmel import LogMelExtractor, logmel_shape, power_to_db
-from serbias.params import ExtractParams
 from tests.feature_factory import tone, write_wav
 
 PARAMS = ExtractParams()

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 from serbias import vocab
+from serbias.config import load_params
 from serbias.errors import SerbiasError
 from serbias.labels import demographic_labels, emotion_labels
 from serbias.models import MODELS, keras_module, predict_outputs
-from serbias.params import load_params
 
 SMALL = dict(channels=(4, 4, 8, 8), lstm_units=4)
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from serbias.config import load_params, override
 from serbias.errors import SerbiasError
-from serbias.params import load_params, override
 
 REPO_PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
 
@@ -77,9 +77,24 @@ def test_profile_overrides_sections(tmp_path: Path) -> None:
         "split:\n  mode: speaker\n  seed: 1\nprofiles:\n  paper:\n    split:\n      mode: clip\n"
     )
     params = load_params(path, profile="paper")
-    assert (params.split.mode, params.split.seed) == ("clip", 1)
-    with pytest.raises(SerbiasError, match="profile 'gpu' not in .* \\(known: paper\\)"):
+    assert (params.split.mode, params.split.seed, params.base.profile) == ("clip", 1, "paper")
+    with pytest.raises(SerbiasError, match="base.profile: 'gpu' is not a profile .*default, paper"):
         load_params(path, profile="gpu")
+
+
+def test_base_profile_in_params_chooses_the_profile_and_the_env_var_only_sets_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(
+        "base:\n  profile: paper\nsplit:\n  mode: speaker\n"
+        "profiles:\n  paper:\n    split:\n      mode: clip\n"
+    )
+    monkeypatch.delenv("SERBIAS_PROFILE", raising=False)
+    assert load_params(path).split.mode == "clip"
+    monkeypatch.setenv("SERBIAS_PROFILE", "default")
+    params = load_params(path)
+    assert (params.split.mode, params.base.profile) == ("speaker", "default")
 
 
 def test_profile_merges_nested_hyperparameters_key_by_key(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from rich.text import Text
 from serbias.cli._console import err_console
 
 if TYPE_CHECKING:
-    from serbias.params import TrainParams
+    from serbias.config import TrainParams
     from serbias.training.run import Progress as TrainProgress
     from serbias.training.run import TrainResult
 

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
+from serbias.config import DemoParams, load_params, override
 from serbias.errors import SerbiasError
-from serbias.params import DemoParams, load_params, override
 
 LOCAL_HOSTS = ("localhost", "::1")
 

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
+from serbias.config import load_params, override
 from serbias.errors import SerbiasError
-from serbias.params import load_params, override
 
 KIND_CHOICES = {"logmel": ("logmel",), "svm": ("svm",), "all": ("logmel", "svm")}
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from serbias.params import load_params, override
+from serbias.config import load_params, override
 
 
 def synth(

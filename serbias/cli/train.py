@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
+from serbias.config import load_params, override, override_family
 from serbias.errors import SerbiasError
 from serbias.models import MODELS
-from serbias.params import load_params, override, override_family
 from serbias.training.params import LABEL_KINDS
 
 FAMILY = "Model hyperparameters (apply to the chosen --model)"

@@ -24,10 +24,10 @@ import numpy as np
 import soundfile as sf
 
 from serbias import tracking, vocab
+from serbias.config import DemoParams, ExtractParams, override
 from serbias.errors import SerbiasError
 from serbias.features.audio import AudioError, read_audio, resample
 from serbias.models.io import load_model
-from serbias.params import DemoParams, ExtractParams, override
 
 #: Defaults of ``serbias demo`` (params.yaml ``demo:`` overrides them in the CLI).
 DEFAULT_MODEL = DemoParams.model

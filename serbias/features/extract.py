@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from serbias.atomic import atomic_dir, write_json
+from serbias.config import ExtractParams
 from serbias.errors import SerbiasError
 from serbias.features.audio import AudioError, load_clip
 from serbias.features.handcrafted import HandcraftedExtractor
@@ -39,7 +40,6 @@ from serbias.features.store import (
     read_manifest,
     store_file,
 )
-from serbias.params import ExtractParams
 
 if TYPE_CHECKING:
     import pandas as pd

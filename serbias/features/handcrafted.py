@@ -28,7 +28,7 @@ import scipy.fft
 import scipy.sparse
 from numpy.lib.stride_tricks import sliding_window_view
 
-from serbias.params import ExtractParams
+from serbias.config import ExtractParams
 
 SPECTRAL_FEATURES = (
     "zcr", "energy", "energy_entropy", "spectral_centroid", "spectral_spread",

@@ -16,8 +16,8 @@ import scipy.fft
 import scipy.sparse
 from numpy.lib.stride_tricks import sliding_window_view
 
+from serbias.config import ExtractParams
 from serbias.features.audio import fix_length
-from serbias.params import ExtractParams
 
 #: ``librosa.power_to_db``'s default floor on power before taking the log.
 AMIN = 1e-10

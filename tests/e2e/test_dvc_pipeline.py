@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import yaml
 
-from serbias.params import deep_merge
+from serbias.config import deep_merge
 from tests.mlflow_server import mlflow_server, rest_get, rest_post
 
 REPO = Path(__file__).resolve().parents[2]

@@ -2,8 +2,10 @@
 
 Lookup order: an explicit path, then ``$SERBIAS_PARAMS``, then ``./params.yaml``;
 with none of them the built-in defaults below apply, so the tool works outside the repo.
-A profile (``profiles: {paper: {train: {...}}}``), chosen with ``$SERBIAS_PROFILE``,
-is merged over the sections. CLI options override everything via :func:`override`.
+A profile (``profiles: {paper: {train: {...}}}``), chosen with ``base.profile`` (a param
+DVC tracks, so ``dvc exp run -S base.profile=paper`` is recorded in dvc.lock), is merged over
+the sections; ``$SERBIAS_PROFILE`` only sets that key. CLI options override everything via
+:func:`override`. Each section's dataclass lives in the package that uses it.
 """
 
 from __future__ import annotations
@@ -19,14 +21,17 @@ from typing import Any, Literal, TypeVar
 from serbias.errors import SerbiasError
 
 PARAMS_FILE = "params.yaml"
+DEFAULT_PROFILE = "default"
 Section = TypeVar("Section")
 
 
 @dataclass(frozen=True)
 class BaseParams:
-    """Settings shared by every stage."""
+    """Settings shared by every stage: the seed sections inherit, and the profile in force
+    (``default``: the sections as written; any other name: ``profiles.<name>`` merged over them)."""
 
     seed: int = 0
+    profile: str = DEFAULT_PROFILE
 
 
 @dataclass(frozen=True)
@@ -303,12 +308,17 @@ def load_params(path: Path | None = None, *, profile: str | None = None) -> Para
             raise SerbiasError(f"{source}: expected a mapping of sections at the top level")
     raw = dict(raw)
     profiles = raw.pop("profiles", {}) or {}
-    profile = profile or os.environ.get("SERBIAS_PROFILE") or None
-    if profile is not None:
+    base = raw.get("base") or {}
+    if not isinstance(base, dict):
+        raise SerbiasError(f"params base: expected a mapping, got {base!r}")
+    profile = profile or os.environ.get("SERBIAS_PROFILE") or base.get("profile") or None
+    if profile is not None and profile != DEFAULT_PROFILE:
         if profile not in profiles:
-            known = ", ".join(sorted(profiles)) or "none"
-            raise SerbiasError(f"profile {profile!r} not in {source} (known: {known})")
+            known = ", ".join([DEFAULT_PROFILE, *sorted(profiles)])
+            raise SerbiasError(f"base.profile: {profile!r} is not a profile of {source} ({known})")
         raw = deep_merge(raw, profiles[profile] or {})
+    if profile is not None:
+        raw["base"] = {**base, "profile": profile}
 
     sections = {f.name: f.type for f in dataclasses.fields(Params) if f.name != "source"}
     hints = typing.get_type_hints(Params)
