@@ -47,54 +47,6 @@ class PathsParams:
 
 
 @dataclass(frozen=True)
-class SynthParams:
-    """``serbias synth``: size and ground truth of the synthetic corpus."""
-
-    actors: int = 30
-    sentences: int = 6
-    full: bool = False
-    seed: int | None = None
-    bias: tuple[str, ...] = ()
-    raters: int = 10
-    jobs: int | None = None
-
-    def __post_init__(self) -> None:
-        if not 2 <= self.actors <= 91:
-            raise SerbiasError(f"synth.actors: {self.actors} is not in 2..91")
-        if not 1 <= self.sentences <= 12:
-            raise SerbiasError(f"synth.sentences: {self.sentences} is not in 1..12")
-        if self.raters < 1:
-            raise SerbiasError(f"synth.raters: {self.raters} must be at least 1")
-        if self.jobs is not None and self.jobs < 1:
-            raise SerbiasError(f"synth.jobs: {self.jobs} must be at least 1 (or null: every CPU)")
-
-
-@dataclass(frozen=True)
-class SplitParams:
-    """``serbias split``: speaker-independent or the reference study's clip split."""
-
-    mode: Literal["speaker", "clip"] = "speaker"
-    train: float = 0.8
-    val: float = 0.1
-    test: float = 0.1
-    seed: int | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("train", "val", "test"):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise SerbiasError(f"split.{name}: {value} is not a fraction in [0, 1]")
-        total = self.train + self.val + self.test
-        if total > 1.0 + 1e-9:
-            raise SerbiasError(
-                f"split sizes: train {self.train} + val {self.val} + test {self.test} = "
-                f"{total:g}, expected a sum <= 1"
-            )
-        if self.train <= 0.0:
-            raise SerbiasError("split.train: must be > 0")
-
-
-@dataclass(frozen=True)
 class ExtractParams:
     """``serbias extract``: log-mel spectrograms and hand-crafted SVM features.
 
@@ -155,6 +107,9 @@ class ExtractParams:
             raise bad("jobs", self.jobs, "at least 1 (or null for every CPU core)")
 
 
+from serbias.corpus.params import SplitParams, SynthParams  # noqa: E402
+from serbias.demo.params import DemoParams  # noqa: E402
+from serbias.predictions.params import PredictParams  # noqa: E402
 from serbias.training.params import TrainParams  # noqa: E402
 
 
@@ -178,25 +133,6 @@ def override_family(train: TrainParams, **cli_values: Any) -> TrainParams:
     hints = typing.get_type_hints(type(family))
     given = {k: _coerce(hints[k], v, f"train.models.{train.model}.{k}") for k, v in given.items()}
     return train.with_family(dataclasses.replace(family, **given))
-
-
-@dataclass(frozen=True)
-class PredictParams:
-    """``serbias predict``: which model (URI) predicts which split.
-
-    ``model`` null means the champion of ``train.model`` / ``train.labels``
-    (``models:/serbias-<model>-<labels>@champion``).
-    """
-
-    model: str | None = None
-    split_name: str = "test"
-    batch_size: int = 64
-
-    def __post_init__(self) -> None:
-        if self.batch_size < 1:
-            raise SerbiasError(f"predict.batch_size: {self.batch_size} must be at least 1")
-        if not self.split_name:
-            raise SerbiasError("predict.split_name: must not be empty")
 
 
 @dataclass(frozen=True)
@@ -239,28 +175,6 @@ class AuditParams:
                 raise SerbiasError(
                     f"audit: {spec!r} must look like NAME=VALUE (e.g. sex=Male, angry=Anger)"
                 )
-
-
-@dataclass(frozen=True)
-class DemoParams:
-    """``serbias demo``: which model answers, where the local web app listens, what it accepts."""
-
-    model: str = "models:/serbias-multitask-intended@champion"
-    host: str = "127.0.0.1"
-    port: int = 8000
-    max_upload_mb: float = 10.0
-    max_seconds: float = 60.0
-
-    def __post_init__(self) -> None:
-        for key in ("model", "host"):
-            if not getattr(self, key).strip():
-                raise SerbiasError(f"demo.{key}: must not be empty")
-        if not 1 <= self.port <= 65535:
-            raise SerbiasError(f"demo.port: {self.port} is not a TCP port (1..65535)")
-        if self.max_upload_mb <= 0:
-            raise SerbiasError(f"demo.max_upload_mb: {self.max_upload_mb} must be > 0")
-        if self.max_seconds <= 0:
-            raise SerbiasError(f"demo.max_seconds: {self.max_seconds} must be > 0")
 
 
 @dataclass(frozen=True)
