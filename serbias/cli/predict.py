@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -53,33 +54,26 @@ def predict(
 ) -> None:
     """Write predictions (Filename, Anger..Sad probabilities; + Female, Non-Caucasian for
     multitask) for every clip of a split, or each bootstrap replica's out-of-bag clips."""
+    from serbias import stages
     from serbias.cli._console import console
-    from serbias.predictions.sidecar import save_predictions
-    from serbias.predictions.tracked_source import predict as predict_split
-    from serbias.predictions.tracked_source import predict_bootstrap
 
     settings = load_params()
     paths = override(settings.paths, features=features)
     params = override(settings.predict, model=model, split_name=split_name, batch_size=batch_size)
-    uri = params.model or f"models:/serbias-{settings.train.model}-{settings.train.labels}@champion"
+    settings = replace(settings, paths=paths, predict=params)
     if bootstrap:
         if split_name is not None:
             raise SerbiasError(
                 "--split-name does not apply with --bootstrap (each replica predicts its "
                 "out-of-bag training clips)"
             )
-        out_dir = out or paths.predictions / "bootstrap"
-        written = predict_bootstrap(uri, paths.features, out_dir, batch_size=params.batch_size)
+        written, out_dir = stages.predict_replicas(settings, out=out)
         console.print(
             f"Wrote {len(written)} replica prediction files (out-of-bag clips) -> {out_dir}",
             highlight=False,
         )
         return
-    out_file = out or paths.predictions / f"{params.split_name}.csv"
-    result = predict_split(
-        uri, paths.features, split_name=params.split_name, batch_size=params.batch_size
-    )
-    save_predictions(result, out_file)
+    result, out_file = stages.predict(settings, out=out)
     source = f" (run {result.run_id})" if result.run_id else ""
     console.print(
         f"Wrote {len(result.table)} {params.split_name} predictions of {result.model_uri}{source} "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -37,23 +38,16 @@ def split(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing split file.")] = False,
 ) -> None:
     """Split a corpus into train/val/test and print clips and actors per sex x race."""
+    from serbias import stages
     from serbias.cli._console import console
     from serbias.cli._tables import frame_table
-    from serbias.corpus.reader import read_corpus
-    from serbias.split import split_corpus, split_summary, summary_path
+    from serbias.split import split_summary, summary_path
 
     settings = load_params()
     paths = override(settings.paths, data=data, split=out)
     params = override(settings.split, mode=mode, train=train, val=val, test=test, seed=seed)
-    clips = read_corpus(paths.data, strict=strict)
-    result = split_corpus(
-        clips,
-        paths.split,
-        mode=params.mode,
-        sizes={"train": params.train, "val": params.val, "test": params.test},
-        seed=params.seed or 0,
-        force=force,
-    )
+    done = stages.split(replace(settings, paths=paths, split=params), strict=strict, force=force)
+    clips, result = done.clips, done.result
     verb = "Reused" if result.reused else "Wrote"
     title = f"{verb} {paths.split} ({result.mode} split, seed {result.seed})"
     console.print(frame_table(split_summary(clips, result.splits), title=title))

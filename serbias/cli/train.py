@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -195,11 +196,9 @@ def train(
     Defaults come from params.yaml (train: section; per-model values under train.models).
     Tracking store: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db in the current directory.
     """
-    from serbias.atomic import write_json
+    from serbias import stages
     from serbias.cli._console import console
     from serbias.cli._train_view import summary_table, training_progress
-    from serbias.training.run import train as train_model
-    from serbias.training.run import train_summary
 
     settings = load_params()
     if model is not None and model not in MODELS:
@@ -239,15 +238,9 @@ def train(
         attention_units=attention_units,
         demographic_weight=demographic_weight,
     )
+    settings = replace(settings, paths=paths, train=params)
     with training_progress(params) as report:
-        result = train_model(
-            params,
-            features_dir=paths.features,
-            data_dir=paths.data,
-            split_file=paths.split,
-            progress=report,
-        )
+        result = stages.train(settings, progress=report)
     console.print(summary_table(result))
-    summary_file = paths.train / f"{result.model}-{result.labels}.json"
-    write_json(summary_file, train_summary(result))
+    summary_file = stages.summary_file(settings, result.model, result.labels)
     console.print(f"Validation metrics -> {summary_file}")
