@@ -16,7 +16,7 @@ from serbias import vocab
 from serbias.errors import SerbiasError
 
 LabelKind = Literal["intended", "observed"]
-LABEL_KINDS: tuple[str, ...] = ("intended", "observed")
+LABEL_KINDS = vocab.LABEL_KINDS
 
 
 def intended_labels(clips: pd.DataFrame) -> np.ndarray:
@@ -54,6 +54,7 @@ def emotion_labels(clips: pd.DataFrame, kind: str) -> np.ndarray:
 
 def demographic_labels(clips: pd.DataFrame) -> dict[str, np.ndarray]:
     """The multitask heads' targets: ``female`` (Female vs Male) and ``non_caucasian``."""
-    female = (clips["sex"].astype(str) == "Female").to_numpy(np.float32)
-    non_caucasian = (clips["race_binary"].astype(str) == "Non-Caucasian").to_numpy(np.float32)
-    return {"female": female[:, None], "non_caucasian": non_caucasian[:, None]}
+    return {
+        head: (clips[column].astype(str) == positive).to_numpy(np.float32)[:, None]
+        for head, (column, positive, _) in vocab.DEMOGRAPHIC_HEADS.items()
+    }

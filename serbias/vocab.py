@@ -29,6 +29,15 @@ ETHNICITIES: Final = ("Hispanic", "Not Hispanic")
 #: The reference study's race cut, used by the multitask head and the audit.
 RACE_BINARY: Final = ("Caucasian", "Non-Caucasian")
 
+#: What a clip's emotion label is: the acted one, or the crowd's voice-only vote.
+LABEL_KINDS: Final = ("intended", "observed")
+#: The multitask model's demographic heads: head -> (clip-table column, positive group,
+#: negative group); a predictions table names each head's column after its positive group.
+DEMOGRAPHIC_HEADS: Final = {
+    "female": ("sex", "Female", "Male"),
+    "non_caucasian": ("race_binary", RACE_BINARY[1], RACE_BINARY[0]),
+}
+
 #: The 12 CREMA-D sentences, code -> text, in the upstream order.
 SENTENCES: Final = {
     "IEO": "It's eleven o'clock",

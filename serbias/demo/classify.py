@@ -33,8 +33,8 @@ from serbias.models.io import load_model
 DEFAULT_MODEL = DemoParams.model
 MAX_SECONDS = DemoParams.max_seconds
 #: What the demographic heads mean, in the words the page and the terminal use.
-SPEAKER_GUESSES = {"female": "Female", "non_caucasian": vocab.RACE_BINARY[1]}
-SPEAKER_ALTERNATIVES = {"female": "Male", "non_caucasian": vocab.RACE_BINARY[0]}
+SPEAKER_GUESSES = {head: groups[1] for head, groups in vocab.DEMOGRAPHIC_HEADS.items()}
+SPEAKER_ALTERNATIVES = {head: groups[2] for head, groups in vocab.DEMOGRAPHIC_HEADS.items()}
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from serbias import vocab
+
 #: Output names: every model has ``emotion`` (6 sigmoids); multitask adds two demographic heads.
 EMOTION_OUTPUT = "emotion"
-DEMOGRAPHIC_OUTPUTS = ("female", "non_caucasian")
+DEMOGRAPHIC_OUTPUTS = tuple(vocab.DEMOGRAPHIC_HEADS)
 
 Backend = Literal["keras", "sklearn"]
 BACKENDS: tuple[str, ...] = ("keras", "sklearn")

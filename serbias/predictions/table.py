@@ -15,11 +15,11 @@ import pandas as pd
 
 from serbias import vocab
 from serbias.atomic import write_text
-from serbias.models.base import DEMOGRAPHIC_OUTPUTS, EMOTION_OUTPUT
+from serbias.models.base import EMOTION_OUTPUT
 
 FILENAME = "Filename"
 #: Predictions-table column of each demographic head.
-HEAD_COLUMNS = dict(zip(DEMOGRAPHIC_OUTPUTS, ("Female", vocab.RACE_BINARY[1]), strict=True))
+HEAD_COLUMNS = {head: positive for head, (_, positive, _) in vocab.DEMOGRAPHIC_HEADS.items()}
 
 
 def predictions_table(filenames: Sequence[str], outputs: Mapping[str, np.ndarray]) -> pd.DataFrame:

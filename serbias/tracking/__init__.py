@@ -60,7 +60,8 @@ from serbias.tracking.store import (
 
 __all__ = [
     "ARTIFACT_DIR", "AUDIT_EXPERIMENT", "CHAMPION", "DEFAULT_DB", "LATEST", "MODEL_ARTIFACT",
-    "MODEL_URI_TAG", "REPLICA_PARAM", "SELECTION_METRIC", "TELEMETRY_OFF", "LoggedModel", "ModelFiles",
+    "MODEL_URI_TAG", "REPLICA_PARAM", "SELECTION_METRIC", "TELEMETRY_OFF", "LoggedModel",
+    "ModelFiles",
     "ReplicaRun", "aliases_of", "artifact_root", "check_store_exists", "check_tracking",
     "default_tracking_uri", "download_run_json", "downloaded_model", "experiment_id",
     "flat_params", "git_commit", "keras_requirements", "log_artifact", "log_audit", "log_dict",

@@ -7,10 +7,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from serbias import vocab
 from serbias.errors import SerbiasError
 from serbias.models.families import MODELS, family
 
-LABEL_KINDS: tuple[str, ...] = ("intended", "observed")
+LABEL_KINDS = vocab.LABEL_KINDS
 
 
 class FamilyHyperparameters(Mapping[str, Any]):
