@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -76,6 +77,9 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """A tiny project after ``synth``, ``dvc add data`` and a full ``dvc repro``."""
     root = tmp_path_factory.mktemp("project")
     (root / "dvc.yaml").write_text((REPO / "dvc.yaml").read_text())
+    # the stages list the code they run as deps, so the project carries a copy of it
+    shutil.copytree(REPO / "serbias", root / "serbias",
+                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
     params = deep_merge(yaml.safe_load((REPO / "params.yaml").read_text()), TINY)
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     (root / ".gitignore").write_text("/mlflow.db\n/mlruns/\n/outputs/\n")
