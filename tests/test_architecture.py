@@ -7,6 +7,15 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "serbias"
 MAX_LINES = 400
+#: Modules still over MAX_LINES, waiting to be split by responsibility (issue 11); the list may
+#: only shrink: a module that grows past the limit, or one listed that is now small, fails.
+NOT_YET_SPLIT = {
+    "audit/_analysis.py",
+    "audit/_audit.py",
+    "audit/_report.py",
+    "corpus/synth/voice.py",
+    "features/extract.py",
+}
 
 
 def _module_name(path: Path) -> str:
@@ -93,5 +102,5 @@ def test_modules_stay_small_unless_they_are_one_class():
         tree = ast.parse(text)
         top = [n for n in tree.body if isinstance(n, ast.FunctionDef | ast.ClassDef)]
         if not (len(top) == 1 and isinstance(top[0], ast.ClassDef)):
-            too_long.append(f"{path.relative_to(PACKAGE)} ({text.count(chr(10))} lines)")
-    assert too_long == []
+            too_long.append(str(path.relative_to(PACKAGE)))
+    assert sorted(too_long) == sorted(NOT_YET_SPLIT)
