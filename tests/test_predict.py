@@ -84,7 +84,7 @@ def test_train_and_predict_from_the_command_line(tiny_store, tracking_store, tmp
     corpus, features, _ = tiny_store
     monkeypatch.chdir(tmp_path)  # no params.yaml here: built-in defaults
     args = ["train", "--model", "svm", "--features", str(features), "--data", str(corpus),
-            "--svm-pca", "8"]  # fmt: skip
+            "--hp", "pca=8"]  # fmt: skip
     done = runner.invoke(app, args)
     assert done.exit_code == 0, done.output
     for text in ("svm on intended labels", "Anger", "macro", "clips: train 24, val 6",
@@ -92,7 +92,7 @@ def test_train_and_predict_from_the_command_line(tiny_store, tracking_store, tmp
         assert text in done.output
     first_summary = tmp_path / "first.json"
     (tmp_path / "outputs/train/svm-intended.json").rename(first_summary)
-    again = runner.invoke(app, [*args, "--svm-c", "0.001"])
+    again = runner.invoke(app, [*args, "--hp", "C=0.001"])
     assert again.exit_code == 0 and "version 2" in again.output
 
     # a training summary names its exact version, whatever @latest says by now
@@ -122,10 +122,14 @@ def test_a_file_that_is_not_a_training_summary_is_a_one_line_error(tmp_path, mon
         ),
         (["--labels", "crowd"], "--labels 'crowd' is not one of intended, observed"),
         (
-            ["--model", "svm", "--lstm-units", "8"],
+            ["--model", "svm", "--hp", "lstm_units=8"],
             "'lstm_units' is not a hyperparameter of --model svm",
         ),
-        (["--pools", "2by2"], "--pools '2by2': expected FREQxTIME pairs"),
+        (["--model", "cnn_lstm", "--hp", "pools"], "--hp 'pools': expected NAME=VALUE"),
+        (
+            ["--model", "cnn_lstm", "--hp", "pools=2by2"],
+            "params train.models.cnn_lstm.pools: expected an integer, got '2by2'",
+        ),
     ],
 )
 def test_bad_train_options_are_one_line_errors(args, message, tmp_path, monkeypatch):

@@ -25,14 +25,20 @@ def split(
             "--mode",
             help="speaker: actor-disjoint splits (default). clip: the reference study's split, "
             "clips stratified by sex x race; it LEAKS speakers across splits and overstates "
-            "accuracy, use it only to compare with the study.",
+            "accuracy, use it only to compare with the study \\[split.mode].",
         ),
     ] = None,
-    train: Annotated[float | None, typer.Option("--train", help="Train fraction \\[0.8].")] = None,
-    val: Annotated[float | None, typer.Option("--val", help="Validation fraction \\[0.1].")] = None,
-    test: Annotated[float | None, typer.Option("--test", help="Test fraction \\[0.1].")] = None,
+    train: Annotated[
+        float | None, typer.Option("--train", help="Train fraction \\[split.train].")
+    ] = None,
+    val: Annotated[
+        float | None, typer.Option("--val", help="Validation fraction \\[split.val].")
+    ] = None,
+    test: Annotated[
+        float | None, typer.Option("--test", help="Test fraction \\[split.test].")
+    ] = None,
     seed: Annotated[
-        int | None, typer.Option("--seed", help="Random seed \\[params base.seed].")
+        int | None, typer.Option("--seed", help="Random seed \\[split.seed; default base.seed].")
     ] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Unrated clips are an error.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing split file.")] = False,

@@ -35,7 +35,9 @@ def synth(
             "(with --actors 91: its 7,442 clips) \\[synth.full].",
         ),
     ] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Random seed \\[base.seed].")] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Random seed \\[synth.seed; default base.seed].")
+    ] = None,
     bias: Annotated[
         list[str] | None,
         typer.Option(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Annotated
 
@@ -11,27 +11,26 @@ import typer
 from serbias.config import load_params, override, override_family
 from serbias.errors import SerbiasError
 from serbias.models import MODELS
+from serbias.text import parse_pairs
 from serbias.training.params import LABEL_KINDS
 
-FAMILY = "Model hyperparameters (apply to the chosen --model)"
+#: Each registered family's hyperparameter names, for --hp's help.
+FAMILY_KEYS = "Keys: " + "; ".join(
+    f"{name}: {', '.join(f.name for f in fields(family.params))}" for name, family in MODELS.items()
+)
 
 
-def _ints(text: str | None, option: str) -> list[int] | None:
-    if text is None:
-        return None
-    try:
-        return [int(part) for part in text.split(",")]
-    except ValueError:
-        raise SerbiasError(f"{option} {text!r}: expected comma-separated integers") from None
+def parse_hyperparameters(specs: list[str]) -> dict[str, object]:
+    """``--hp KEY=VALUE`` specs with each VALUE read as YAML (numbers, lists, booleans)."""
+    import yaml
 
-
-def _pools(text: str | None) -> list[list[int]] | None:
-    if text is None:
-        return None
-    try:
-        return [[int(v) for v in part.lower().split("x")] for part in text.split(",")]
-    except ValueError:
-        raise SerbiasError(f"--pools {text!r}: expected FREQxTIME pairs like 2x2,4x2") from None
+    values = {}
+    for key, text in parse_pairs(specs, "--hp", "C=3").items():
+        try:
+            values[key] = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise SerbiasError(f"--hp {key}={text}: VALUE is not YAML") from None
+    return values
 
 
 def train(
@@ -126,68 +125,14 @@ def train(
     experiment: Annotated[
         str | None, typer.Option("--experiment", help="MLflow experiment \\[train.experiment].")
     ] = None,
-    svm_c: Annotated[
-        float | None, typer.Option("--svm-c", help="svm: C.", rich_help_panel=FAMILY)
-    ] = None,
-    svm_gamma: Annotated[
-        float | None, typer.Option("--svm-gamma", help="svm: RBF gamma.", rich_help_panel=FAMILY)
-    ] = None,
-    svm_pca: Annotated[
-        int | None,
-        typer.Option("--svm-pca", help="svm: PCA components (capped).", rich_help_panel=FAMILY),
-    ] = None,
-    anova_p: Annotated[
-        float | None,
+    hyperparameters: Annotated[
+        list[str] | None,
         typer.Option(
-            "--anova-p",
-            help="svm: keep features with ANOVA p below this for some emotion.",
-            rich_help_panel=FAMILY,
-        ),
-    ] = None,
-    channels: Annotated[
-        str | None,
-        typer.Option(
-            "--channels",
-            help="Conv channels per block, e.g. 64,64,128,128.",
-            rich_help_panel=FAMILY,
-        ),
-    ] = None,
-    pools: Annotated[
-        str | None,
-        typer.Option(
-            "--pools",
-            help="(freq x time) pool per block, e.g. 2x2,4x2,4x2,4x2.",
-            rich_help_panel=FAMILY,
-        ),
-    ] = None,
-    lstm_units: Annotated[
-        int | None,
-        typer.Option("--lstm-units", help="BiLSTM hidden size.", rich_help_panel=FAMILY),
-    ] = None,
-    dropout: Annotated[
-        float | None,
-        typer.Option("--dropout", help="Dropout before the outputs.", rich_help_panel=FAMILY),
-    ] = None,
-    spatial_dropout: Annotated[
-        float | None,
-        typer.Option(
-            "--spatial-dropout", help="SpatialDropout2D after each block.", rich_help_panel=FAMILY
-        ),
-    ] = None,
-    attention_heads: Annotated[
-        int | None,
-        typer.Option("--attention-heads", help="Attention heads.", rich_help_panel=FAMILY),
-    ] = None,
-    attention_units: Annotated[
-        int | None,
-        typer.Option("--attention-units", help="Attention hidden size.", rich_help_panel=FAMILY),
-    ] = None,
-    demographic_weight: Annotated[
-        float | None,
-        typer.Option(
-            "--demographic-weight",
-            help="multitask: weight of each demographic head, in emotion-output units.",
-            rich_help_panel=FAMILY,
+            "--hp",
+            help="A hyperparameter of the chosen --model as KEY=VALUE (repeatable; VALUE is YAML, "
+            "e.g. --hp C=3 --hp channels=[32,32,64,64]) \\[train.models.<model>.<key>]. "
+            f"{FAMILY_KEYS}",
+            show_default=False,
         ),
     ] = None,
 ) -> None:
@@ -223,21 +168,7 @@ def train(
         deterministic=deterministic,
         experiment=experiment,
     )
-    params = override_family(
-        params,
-        C=svm_c,
-        gamma=svm_gamma,
-        pca=svm_pca,
-        anova_p=anova_p,
-        channels=_ints(channels, "--channels"),
-        pools=_pools(pools),
-        lstm_units=lstm_units,
-        dropout=dropout,
-        spatial_dropout=spatial_dropout,
-        attention_heads=attention_heads,
-        attention_units=attention_units,
-        demographic_weight=demographic_weight,
-    )
+    params = override_family(params, **parse_hyperparameters(hyperparameters or []))
     settings = replace(settings, paths=paths, train=params)
     with training_progress(params) as report:
         result = stages.train(settings, progress=report)

@@ -11,11 +11,11 @@ server works unchanged. Telemetry is off unless the user turned it on.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
 from serbias.errors import SerbiasError, first_line
+from serbias.text import slug
 
 DEFAULT_DB = "mlflow.db"
 ARTIFACT_DIR = "mlruns"
@@ -98,7 +98,7 @@ def experiment_id(name: str) -> str:
     if found is not None:
         return found.experiment_id
     root = artifact_root(tracking_uri())
-    location = None if root is None else f"{root}/{re.sub(r'[^A-Za-z0-9._-]', '_', name)}"
+    location = None if root is None else f"{root}/{slug(name)}"
     return client.create_experiment(name, artifact_location=location)
 
 
