@@ -13,7 +13,6 @@ NOT_YET_SPLIT = {
     "audit/_analysis.py",
     "audit/_audit.py",
     "audit/_report.py",
-    "corpus/synth/voice.py",
     "features/extract.py",
 }
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from serbias import __version__, vocab
 from serbias.atomic import atomic_dir, write_json
-from serbias.corpus.synth import files, ratings, voice
+from serbias.corpus.synth import files, ratings, render, voice
 from serbias.corpus.synth.design import (
     FIRST_ACTOR_ID,
     MAX_ACTORS,
@@ -177,7 +177,7 @@ def make_clips(
     for clip, actor in tasks:
         cue_seed, audio_seed, rating_seed = clip_seeds(seed, clip.index)
         clip_voice = voice.draw_voice(clip, actor, np.random.default_rng(cue_seed))
-        samples = voice.render(clip_voice, clip.sentence, np.random.default_rng(audio_seed))
+        samples = render.render(clip_voice, clip.sentence, np.random.default_rng(audio_seed))
         # Encode in memory, then write once: several times faster than many small writes.
         wav = io.BytesIO()
         soundfile.write(wav, samples, voice.SAMPLE_RATE, subtype="PCM_16", format="WAV")
