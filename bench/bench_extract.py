@@ -91,7 +91,7 @@ def main() -> None:
 def prepare(data: Path) -> tuple[list[tuple[str, str]], Path]:
     """The corpus (generated when missing), its speaker split, and (stem, path) in split order."""
     from serbias.corpus.reader import read_corpus
-    from serbias.split import split_corpus
+    from serbias.corpus.split import split_corpus
 
     if not (data / "AudioWAV").is_dir():
         from serbias.corpus.synth.generate import generate_corpus

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, eq=False)
 class SplitStage:
-    """The corpus that was split and how (see :func:`serbias.split.split_corpus`)."""
+    """The corpus that was split and how (see :func:`serbias.corpus.split.split_corpus`)."""
 
     clips: pd.DataFrame
     result: Any
@@ -31,7 +31,7 @@ class SplitStage:
 def split(params: Params, *, strict: bool = False, force: bool = False) -> SplitStage:
     """Write (or reuse) ``paths.split`` for the corpus at ``paths.data``."""
     from serbias.corpus.reader import read_corpus
-    from serbias.split import split_corpus
+    from serbias.corpus.split import split_corpus
 
     settings = params.split
     clips = read_corpus(params.paths.data, strict=strict)
@@ -41,6 +41,7 @@ def split(params: Params, *, strict: bool = False, force: bool = False) -> Split
         mode=settings.mode,
         sizes={"train": settings.train, "val": settings.val, "test": settings.test},
         seed=settings.seed or 0,
+        folds=settings.folds,
         force=force,
     )
     return SplitStage(clips, result)

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from serbias.corpus.reader import read_corpus
+from serbias.corpus.split import load_split, make_split, split_corpus, split_summary, summary_path
 from serbias.errors import SerbiasError
-from serbias.split import load_split, make_split, split_corpus, split_summary, summary_path
 
 
 @pytest.fixture(scope="module")
@@ -106,3 +106,47 @@ def test_unreadable_split_file(tmp_path: Path) -> None:
         load_split(tmp_path / "s.json")
     with pytest.raises(SerbiasError, match="split file not found"):
         load_split(tmp_path / "missing.json")
+
+
+# ----------------------------------------------------------------------------- folds
+
+
+def test_folds_test_every_actor_once_actor_disjoint_and_stratified(real_clips, tmp_path):
+    from serbias.corpus.split import load_folds
+
+    result = split_corpus(real_clips, tmp_path / "cv.json", sizes={"train": 0.8, "val": 0.2, "test": 0.0},
+                          seed=3, folds=5)  # fmt: skip
+    folds = load_folds(tmp_path / "cv.json", real_clips)
+    assert len(folds) == len(result.folds) == 5
+    tested = [_actors(real_clips, fold["test"]) for fold in folds]
+    assert sum(map(len, tested)) == 91 and set().union(*tested) == set(real_clips["actor_id"])
+    for fold, test_actors in zip(folds, tested, strict=True):
+        train, val = _actors(real_clips, fold["train"]), _actors(real_clips, fold["val"])
+        assert not (train & val) and not (train & test_actors) and not (val & test_actors)
+        assert len(train | val | test_actors) == 91
+        assert 18 <= len(test_actors) <= 19
+        sexes = real_clips.loc[real_clips["actor_id"].isin(test_actors), "sex"]
+        # 43 women and 48 men dealt to the fold with the fewest actors: 8-9 / 9-10 per fold
+        assert 8 <= (sexes.groupby(real_clips["actor_id"]).first() == "Female").sum() <= 9
+    # every clip is tested once: the top-level test list is the whole corpus
+    assert sorted(result.splits["test"]) == sorted(real_clips["filename"])
+    assert result.splits["train"] == result.splits["val"] == []
+    # same seed, same folds; the summary lists folds
+    again = split_corpus(real_clips, tmp_path / "again.json", sizes={"train": 0.8, "val": 0.2, "test": 0.0},
+                         seed=3, folds=5)  # fmt: skip
+    assert again.folds == result.folds
+    summary = pd.read_csv(summary_path(tmp_path / "cv.json"))
+    assert sorted(summary["fold"].unique()) == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.parametrize(
+    ("folds", "mode", "message"),
+    [
+        (1, "speaker", "--folds 1: expected at least 2 folds"),
+        (44, "speaker", "--folds 44: the corpus has only 43 Female actor"),
+        (5, "clip", "--folds with --mode clip: cross-validation folds are speaker-grouped"),
+    ],
+)
+def test_bad_fold_counts_and_clip_mode_are_refused(real_clips, tmp_path, folds, mode, message):
+    with pytest.raises(SerbiasError, match=message.replace("(", r"\(")):
+        split_corpus(real_clips, tmp_path / "cv.json", mode=mode, folds=folds)

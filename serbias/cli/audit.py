@@ -115,7 +115,7 @@ def audit(
     from serbias.audit import run_audit, track_audit, write_audit
     from serbias.cli._console import console, err_console
     from serbias.corpus.reader import read_corpus
-    from serbias.split import load_split
+    from serbias.corpus.split import load_split
 
     settings = load_params()
     paths = override(settings.paths, data=data, audit=out)

@@ -54,8 +54,8 @@ def extract(
     from serbias.cli._console import console, err_console
     from serbias.cli._progress import clip_progress
     from serbias.corpus.reader import corpus_fingerprint, file_sha256, read_corpus
+    from serbias.corpus.split import load_split
     from serbias.features.extract import extract_features
-    from serbias.split import load_split
 
     if kind is not None and kind not in KIND_CHOICES:
         raise SerbiasError(f"--kind {kind!r} is not one of {', '.join(KIND_CHOICES)}")

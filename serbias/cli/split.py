@@ -37,6 +37,15 @@ def split(
     test: Annotated[
         float | None, typer.Option("--test", help="Test fraction \\[split.test].")
     ] = None,
+    folds: Annotated[
+        int | None,
+        typer.Option(
+            "--folds",
+            help="K >= 2: K speaker-grouped cross-validation folds (every actor tested once, in "
+            "one fold; train/val drawn from the other actors by --train/--val); 0: one "
+            "train/val/test split \\[split.folds].",
+        ),
+    ] = None,
     seed: Annotated[
         int | None, typer.Option("--seed", help="Random seed \\[split.seed; default base.seed].")
     ] = None,
@@ -47,11 +56,13 @@ def split(
     from serbias import stages
     from serbias.cli._console import console
     from serbias.cli._tables import frame_table
-    from serbias.split import split_summary, summary_path
+    from serbias.corpus.split import split_summary, summary_path
 
     settings = load_params()
     paths = override(settings.paths, data=data, split=out)
-    params = override(settings.split, mode=mode, train=train, val=val, test=test, seed=seed)
+    params = override(
+        settings.split, mode=mode, train=train, val=val, test=test, folds=folds, seed=seed
+    )
     done = stages.split(replace(settings, paths=paths, split=params), strict=strict, force=force)
     clips, result = done.clips, done.result
     verb = "Reused" if result.reused else "Wrote"

@@ -39,9 +39,12 @@ class SplitParams:
     train: float = 0.8
     val: float = 0.1
     test: float = 0.1
+    folds: int = 0
     seed: int | None = None
 
     def __post_init__(self) -> None:
+        if self.folds == 1 or self.folds < 0:
+            raise SerbiasError(f"split.folds: {self.folds}, expected 0 (no folds) or at least 2")
         for name in ("train", "val", "test"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:

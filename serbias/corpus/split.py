@@ -4,6 +4,12 @@
 sex x race stratum across splits in proportion to the split sizes. ``clip`` mode is the
 reference study's split (clips stratified by sex x race), which puts the same actors in
 train and test and so overstates accuracy; it is kept for comparability.
+
+With ``folds=K`` (speaker mode only) the file also holds K speaker-grouped cross-validation
+folds: every actor is in exactly one fold's test set, dealt stratum by stratum (sex x race) to
+the fold with the fewest actors, and each fold's train/val actors are a speaker split of the
+other actors (val fraction ``val / (train + val)``). The top-level ``test`` list is then every
+clip (each is tested once, in its fold) and ``train``/``val`` are empty.
 """
 
 from __future__ import annotations
@@ -33,6 +39,56 @@ class SplitResult:
     sizes: dict[str, float]
     path: Path
     reused: bool
+    folds: tuple[dict[str, list[str]], ...] = ()
+
+
+def make_folds(
+    clips: pd.DataFrame, k: int, *, sizes: dict[str, float], seed: int = 0
+) -> list[dict[str, list[str]]]:
+    """K actor-disjoint test folds covering every actor once, each with train/val actors drawn
+    (stratified) from the other actors; see the module docstring."""
+    actors = clips.groupby("actor_id", observed=True).first()
+    _check_folds(actors, k)
+    strata = _strata(actors.reset_index())
+    strata.index = actors.index
+    rng = np.random.default_rng(seed)
+    fold_of: dict[int, int] = {}
+    size = [0] * k
+    start = 0
+    for stratum in sorted(strata.unique()):
+        members = np.sort(strata.index[strata == stratum].to_numpy())
+        for actor_id in rng.permutation(members):
+            # fewest actors first; ties go round-robin, so small strata spread over folds
+            fold = min(range(k), key=lambda f: (size[f], (f - start) % k))
+            fold_of[int(actor_id)] = fold
+            size[fold] += 1
+            start = (fold + 1) % k
+    fold_column = clips["actor_id"].map(fold_of).to_numpy()
+    inner = sizes["train"] + sizes["val"]
+    inner_sizes = {"train": sizes["train"] / inner, "val": sizes["val"] / inner, "test": 0.0}
+    folds = []
+    for fold in range(k):
+        rest = clips.loc[fold_column != fold]
+        assignment = _speaker_split(rest, inner_sizes, seed + 1 + fold)
+        folds.append({
+            "train": sorted(rest.loc[assignment == "train", "filename"]),
+            "val": sorted(rest.loc[assignment == "val", "filename"]),
+            "test": sorted(clips.loc[fold_column == fold, "filename"]),
+        })  # fmt: skip
+    return folds
+
+
+def _check_folds(actors: pd.DataFrame, k: int) -> None:
+    """K in 2..(actors of the smaller sex), so every test fold can hold a woman and a man."""
+    if k < 2:
+        raise SerbiasError(f"--folds {k}: expected at least 2 folds")
+    by_sex = actors["sex"].astype(str).value_counts()
+    sex, smallest = by_sex.idxmin(), int(by_sex.min())
+    if k > smallest:
+        raise SerbiasError(
+            f"--folds {k}: the corpus has only {smallest} {sex} actor(s), so at most {smallest} "
+            "folds can each test both sexes"
+        )
 
 
 def make_split(
@@ -162,22 +218,51 @@ def load_split(path: Path, clips: pd.DataFrame | None = None) -> dict[str, list[
         raise SerbiasError(f"{path}: split file not found (run `serbias split`)") from None
     except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise SerbiasError(f"{path}: not a readable split JSON ({exc})") from None
+    splits = _split_lists(raw, path)
+    if clips is not None:
+        _check_known(splits, clips, path)
+    return splits
+
+
+def load_folds(path: Path, clips: pd.DataFrame | None = None) -> list[dict[str, list[str]]]:
+    """The cross-validation folds of a split file ([] when it has none)."""
+    raw = json.loads(Path(path).read_text(encoding="utf-8")) if Path(path).is_file() else {}
+    load_split(path, clips)
+    folds = raw.get("folds") or []
+    if not isinstance(folds, list):
+        raise SerbiasError(f"{path}: folds must be a list of train/val/test clip lists")
+    loaded = [_split_lists(fold, path, where=f"fold {i}") for i, fold in enumerate(folds)]
+    tested: dict[str, int] = {}
+    for i, fold in enumerate(loaded):
+        for stem in fold["test"]:
+            if stem in tested:
+                raise SerbiasError(f"{path}: clip {stem} is tested in folds {tested[stem]} and {i}")
+            tested[stem] = i
+        if clips is not None:
+            _check_known(fold, clips, path)
+    return loaded
+
+
+def _split_lists(raw: object, path: Path, where: str = "") -> dict[str, list[str]]:
+    place = f"{path}{' ' + where if where else ''}"
     if not isinstance(raw, dict) or not all(isinstance(raw.get(n), list) for n in SPLIT_NAMES):
-        raise SerbiasError(f"{path}: expected lists of clip names under {', '.join(SPLIT_NAMES)}")
+        raise SerbiasError(f"{place}: expected lists of clip names under {', '.join(SPLIT_NAMES)}")
     splits = {name: [str(stem) for stem in raw[name]] for name in SPLIT_NAMES}
     seen: dict[str, str] = {}
     for name, stems in splits.items():
         for stem in stems:
             if stem in seen:
-                raise SerbiasError(f"{path}: clip {stem} is in both {seen[stem]} and {name}")
+                raise SerbiasError(f"{place}: clip {stem} is in both {seen[stem]} and {name}")
             seen[stem] = name
-    if clips is not None:
-        unknown = sorted(set(seen) - set(clips["filename"]))
-        if unknown:
-            raise SerbiasError(
-                f"{path}: {len(unknown)} clip(s) not in the corpus (e.g. {', '.join(unknown[:3])})"
-            )
     return splits
+
+
+def _check_known(splits: dict[str, list[str]], clips: pd.DataFrame, path: Path) -> None:
+    unknown = sorted({s for stems in splits.values() for s in stems} - set(clips["filename"]))
+    if unknown:
+        raise SerbiasError(
+            f"{path}: {len(unknown)} clip(s) not in the corpus (e.g. {', '.join(unknown[:3])})"
+        )
 
 
 def split_corpus(
@@ -187,26 +272,54 @@ def split_corpus(
     mode: SplitMode = "speaker",
     sizes: dict[str, float] | None = None,
     seed: int = 0,
+    folds: int = 0,
     force: bool = False,
 ) -> SplitResult:
-    """Make (or reuse) the split file ``out`` and its summary table next to it."""
+    """Make (or reuse) the split file ``out`` and its summary table next to it; with
+    ``folds`` K >= 2, K cross-validation folds instead of one train/val/test split."""
     out = Path(out)
     sizes = _check_sizes(sizes or {"train": 0.8, "val": 0.1, "test": 0.1})
+    if folds and mode != "speaker":
+        raise SerbiasError(
+            f"--folds with --mode {mode}: cross-validation folds are speaker-grouped; the clip "
+            "split puts an actor's clips in several folds, so no fold would test unseen speakers"
+        )
     if out.exists() and not force:
         splits = load_split(out, clips)
         meta = json.loads(out.read_text(encoding="utf-8"))
-        made_with = (meta.get("mode"), meta.get("seed"), meta.get("sizes"))
-        if made_with != (mode, seed, sizes):
+        made_with = (
+            meta.get("mode"),
+            meta.get("seed"),
+            meta.get("sizes"),
+            len(meta.get("folds") or []),
+        )
+        if made_with != (mode, seed, sizes, folds):
             raise SerbiasError(
                 f"{out}: exists with mode={made_with[0]}, seed={made_with[1]}, "
-                f"sizes={made_with[2]}; use --force to replace it"
+                f"sizes={made_with[2]}, folds={made_with[3]}; use --force to replace it"
             )
-        return SplitResult(splits, mode, seed, sizes, out, reused=True)
-    splits = make_split(clips, mode=mode, sizes=sizes, seed=seed)
-    summary = split_summary(clips, splits)
+        return SplitResult(splits, mode, seed, sizes, out, True, tuple(load_folds(out, clips)))
+    if folds:
+        fold_lists = make_folds(clips, folds, sizes=sizes, seed=seed)
+        splits = {"train": [], "val": [], "test": sorted(clips["filename"])}
+        summary = fold_summary(clips, fold_lists)
+    else:
+        fold_lists = []
+        splits = make_split(clips, mode=mode, sizes=sizes, seed=seed)
+        summary = split_summary(clips, splits)
     write_text(summary_path(out), summary.to_csv(index=False))
-    write_json(out, {**splits, "mode": mode, "seed": seed, "sizes": sizes})
-    return SplitResult(splits, mode, seed, sizes, out, reused=False)
+    document = {**splits, "mode": mode, "seed": seed, "sizes": sizes}
+    if fold_lists:
+        document["folds"] = fold_lists
+    write_json(out, document)
+    return SplitResult(splits, mode, seed, sizes, out, False, tuple(fold_lists))
+
+
+def fold_summary(clips: pd.DataFrame, folds: list[dict[str, list[str]]]) -> pd.DataFrame:
+    """Clips and actors per fold x split x sex x race."""
+    tables = [split_summary(clips, fold).assign(fold=i) for i, fold in enumerate(folds)]
+    table = pd.concat(tables, ignore_index=True)
+    return table[["fold", *[c for c in table.columns if c != "fold"]]]
 
 
 def summary_path(split_path: Path) -> Path:
