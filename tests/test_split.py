@@ -114,8 +114,8 @@ def test_unreadable_split_file(tmp_path: Path) -> None:
 def test_folds_test_every_actor_once_actor_disjoint_and_stratified(real_clips, tmp_path):
     from serbias.corpus.split import load_folds
 
-    result = split_corpus(real_clips, tmp_path / "cv.json", sizes={"train": 0.8, "val": 0.2, "test": 0.0},
-                          seed=3, folds=5)  # fmt: skip
+    sizes = {"train": 0.8, "val": 0.2, "test": 0.0}
+    result = split_corpus(real_clips, tmp_path / "cv.json", sizes=sizes, seed=3, folds=5)
     folds = load_folds(tmp_path / "cv.json", real_clips)
     assert len(folds) == len(result.folds) == 5
     tested = [_actors(real_clips, fold["test"]) for fold in folds]
@@ -132,8 +132,7 @@ def test_folds_test_every_actor_once_actor_disjoint_and_stratified(real_clips, t
     assert sorted(result.splits["test"]) == sorted(real_clips["filename"])
     assert result.splits["train"] == result.splits["val"] == []
     # same seed, same folds; the summary lists folds
-    again = split_corpus(real_clips, tmp_path / "again.json", sizes={"train": 0.8, "val": 0.2, "test": 0.0},
-                         seed=3, folds=5)  # fmt: skip
+    again = split_corpus(real_clips, tmp_path / "again.json", sizes=sizes, seed=3, folds=5)
     assert again.folds == result.folds
     summary = pd.read_csv(summary_path(tmp_path / "cv.json"))
     assert sorted(summary["fold"].unique()) == [0, 1, 2, 3, 4]
