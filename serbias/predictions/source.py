@@ -108,7 +108,7 @@ def label_list(value: Any, where: str) -> tuple[str, ...]:
     or a comma-separated string; ``where`` names the origin in errors."""
     if isinstance(value, str):
         text = value.strip()
-        if text[:1] in "[{":
+        if text.startswith(("[", "{")):
             try:
                 value = json.loads(text)
             except json.JSONDecodeError as exc:
