@@ -105,6 +105,8 @@ def load_hf(directory: Path, settings: PretrainedSettings) -> LoadedSource:
         import transformers
     except ImportError:
         raise SerbiasError(MISSING_EXTRA) from None
+    bars = transformers.utils.logging.is_progress_bar_enabled()
+    transformers.utils.logging.disable_progress_bar()  # serbias draws its own progress
     try:
         extractor = transformers.AutoFeatureExtractor.from_pretrained(
             directory, local_files_only=True
@@ -117,7 +119,10 @@ def load_hf(directory: Path, settings: PretrainedSettings) -> LoadedSource:
         raise SerbiasError(
             f"{directory}: not loadable as an audio-classification model ({reason})"
         ) from None
-    model.eval()
+    finally:
+        if bars:
+            transformers.utils.logging.enable_progress_bar()
+    model.to("cpu").eval()
     config = model.config
     rate = int(extractor.sampling_rate)
     if settings.sample_rate is not None and settings.sample_rate != rate:

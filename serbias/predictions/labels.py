@@ -127,7 +127,8 @@ def map_labels(
     if not mapping.covered:
         raise SerbiasError(
             f"{where}none of the model's labels ({', '.join(labels) or 'none'}) maps to a CREMA-D "
-            f"emotion ({', '.join(vocab.EMOTION_NAMES)}); map them with --label-map SRC=DST"
+            f"emotion ({', '.join(vocab.EMOTION_NAMES)}); map them with --label-map SRC=DST or "
+            "name the outputs with --label-names"
         )
     return mapping
 
