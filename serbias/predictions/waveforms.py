@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -177,13 +180,15 @@ def score_clips(
             if done:
                 progress(done)
 
-    for clip, samples in zip(order, _decoded(paths, order, scorer.sample_rate), strict=True):
-        windows = clip_windows(scorer, samples, chunk_samples)
-        n_windows[clip] = left[clip] = len(windows)
-        pending.extend((clip, window) for window in windows)
-        while len(pending) >= batch_size:
-            run(pending[:batch_size])
-            del pending[:batch_size]
+    decoded = _decoded(paths, order, scorer.sample_rate, lookahead=max(4, 2 * batch_size))
+    with closing(decoded):  # a failure stops the decoding thread at once
+        for clip, samples in zip(order, decoded, strict=True):
+            windows = clip_windows(scorer, samples, chunk_samples)
+            n_windows[clip] = left[clip] = len(windows)
+            pending.extend((clip, window) for window in windows)
+            while len(pending) >= batch_size:
+                run(pending[:batch_size])
+                del pending[:batch_size]
     if pending:
         run(pending)
     plan = WindowPlan(
@@ -235,13 +240,36 @@ def score_waveform(
     return total / len(windows)
 
 
-def _decoded(paths: Sequence[Path], order: Sequence[int], sample_rate: int) -> Iterator[np.ndarray]:
-    """Each clip of ``order`` decoded at ``sample_rate``, once, one at a time."""
-    for clip in order:
-        samples = load_clip(paths[clip], sample_rate)
-        if samples.size == 0:
-            raise AudioError(paths[clip], "holds no audio (0 samples)")
-        yield samples
+def _decoded(
+    paths: Sequence[Path], order: Sequence[int], sample_rate: int, lookahead: int
+) -> Iterator[np.ndarray]:
+    """Each clip of ``order`` decoded at ``sample_rate``, once, in order.
+
+    One background thread decodes up to ``lookahead`` clips ahead, so reading and
+    resampling (libsndfile and soxr release the GIL) overlap the model's forward pass.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="serbias-decode") as pool:
+        ahead: deque[Future[np.ndarray]] = deque()
+        upcoming = iter(order)
+        try:
+            for clip in itertools.islice(upcoming, lookahead):
+                ahead.append(pool.submit(_decode_one, paths[clip], sample_rate))
+            while ahead:
+                samples = ahead.popleft().result()
+                clip = next(upcoming, None)
+                if clip is not None:
+                    ahead.append(pool.submit(_decode_one, paths[clip], sample_rate))
+                yield samples
+        finally:
+            for future in ahead:
+                future.cancel()
+
+
+def _decode_one(path: Path, sample_rate: int) -> np.ndarray:
+    samples = load_clip(path, sample_rate)
+    if samples.size == 0:
+        raise AudioError(path, "holds no audio (0 samples)")
+    return samples
 
 
 def _check_scores(
@@ -258,16 +286,16 @@ def _check_scores(
             else f"{scorer.source}: model output has shape {raw.shape}, expected {expected} "
             "(windows x labels)"
         )
-    bad = ~np.isfinite(raw).all(axis=1)
-    if bad.any():
-        clip = filenames[int(np.flatnonzero(bad)[0])]
+    if not np.isfinite(raw).all():
+        clip = filenames[int(np.flatnonzero(~np.isfinite(raw).all(axis=1))[0])]
         raise SerbiasError(f"{scorer.source}: model gave NaN or infinite scores for clip {clip}")
-    if kind == "probabilities":
+    if kind == "probabilities" and (
+        raw.min() < -PROBABILITY_SLACK or raw.max() > 1 + PROBABILITY_SLACK
+    ):
         outside = ((raw < -PROBABILITY_SLACK) | (raw > 1 + PROBABILITY_SLACK)).any(axis=1)
-        if outside.any():
-            row = int(np.flatnonzero(outside)[0])
-            raise SerbiasError(
-                f"{scorer.source}: scores of clip {filenames[row]} are not probabilities "
-                f"(e.g. {raw[row][(raw[row] < 0) | (raw[row] > 1)][0]:.4g}); use --scores logits "
-                "or --scores sigmoid"
-            )
+        row = int(np.flatnonzero(outside)[0])
+        raise SerbiasError(
+            f"{scorer.source}: scores of clip {filenames[row]} are not probabilities "
+            f"(e.g. {raw[row][(raw[row] < 0) | (raw[row] > 1)][0]:.4g}); use --scores logits "
+            "or --scores sigmoid"
+        )
