@@ -182,6 +182,15 @@ def test_long_clips_are_averaged_over_windows(saved_model: Path, clips: pd.DataF
     assert result.provenance["chunking"]["windows"] == 2
 
 
+def test_a_clip_shorter_than_the_receptive_field_is_padded_to_it(
+    saved_model: Path, tmp_path: Path
+) -> None:
+    root = write_corpus(tmp_path / "short", clip_names([1001], ["DFA"])[:1], seconds=0.0125)
+    result = run(saved_model, read_corpus(root))  # 200 samples; wav2vec2 here needs 400
+    assert result.provenance["batching"]["padded_samples"] == 200
+    assert result.table[COLUMNS].notna().all().all()
+
+
 def test_label_names_option_replaces_id2label(saved_model: Path, clips: pd.DataFrame) -> None:
     result = run(saved_model, clips.iloc[:2], label_names="sad,neu,hap,ang,dis")
     assert list(result.table.columns) == ["Filename", "Anger", "Disgust", "Happy", "Neutral", "Sad"]

@@ -35,6 +35,13 @@ from serbias.predictions.source import (
 if TYPE_CHECKING:
     from serbias.predictions.pretrained import PretrainedSettings
 
+__all__ = [
+    "MISSING_EXTRA",
+    "HfScorer",
+    "fingerprint",
+    "load_hf",
+]
+
 CONFIG = "config.json"
 PREPROCESSOR_CONFIG = "preprocessor_config.json"
 #: Weight files of a ``save_pretrained`` directory (single or sharded).

@@ -22,6 +22,14 @@ from dataclasses import dataclass
 from serbias import vocab
 from serbias.errors import SerbiasError
 
+__all__ = [
+    "BUILTIN_MAP",
+    "DROP",
+    "LabelMapping",
+    "map_labels",
+    "parse_label_map",
+]
+
 #: What ``--label-map SRC=-`` maps to: drop the label.
 DROP = "-"
 

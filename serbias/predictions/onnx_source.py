@@ -35,12 +35,21 @@ from serbias.predictions.waveforms import normalise
 if TYPE_CHECKING:
     from serbias.predictions.pretrained import PretrainedSettings
 
+__all__ = [
+    "OnnxScorer",
+    "fingerprint",
+    "load_onnx",
+]
+
 DEFAULT_SAMPLE_RATE = 16_000
 SIDECAR_SUFFIXES = (".json", ".yaml", ".yml")
 RATE_KEYS = ("sample_rate", "sampling_rate")
 LIBRARIES = ("onnxruntime", "onnx", "numpy", "soxr", "soundfile")
-_FLOAT_INPUTS = {"tensor(float)": np.float32, "tensor(double)": np.float64}
-_FLOAT_INPUTS["tensor(float16)"] = np.float16
+_FLOAT_INPUTS = {
+    "tensor(float)": np.float32,
+    "tensor(double)": np.float64,
+    "tensor(float16)": np.float16,
+}
 #: Nodes that pass scores through unchanged in value (followed back to find the last op).
 _PASS_THROUGH = frozenset({"Identity", "Cast", "Reshape", "Squeeze", "Unsqueeze", "Flatten"})
 _WAVEFORM = "a waveform: [samples] or [batch, samples]"
@@ -127,6 +136,8 @@ def load_onnx(path: Path, settings: PretrainedSettings) -> LoadedSource:
     graph_model = _read_graph(path, onnx)
     options = ort.SessionOptions()
     options.log_severity_level = 3  # onnxruntime's warnings are not the user's business
+    # idle intra-op threads would spin on the core the clip-decoding thread needs
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own pybind types (Fail, InvalidGraph, ...)

@@ -37,6 +37,18 @@ from serbias.predictions.waveforms import (
     score_waveform,
 )
 
+__all__ = [
+    "PretrainedModel",
+    "PretrainedResult",
+    "PretrainedSettings",
+    "cache_key",
+    "classify_waveform",
+    "is_pretrained",
+    "load_pretrained",
+    "parse_source",
+    "run_pretrained",
+]
+
 FILENAME = "Filename"
 #: Model-source URI prefixes this module runs.
 PREFIXES = ("onnx:", "hf:")
@@ -221,23 +233,27 @@ def load_pretrained(source: str, settings: PretrainedSettings | None = None) -> 
 
 
 def run_pretrained(
-    source: str,
+    source: str | PretrainedModel,
     clips: pd.DataFrame,
     settings: PretrainedSettings | None = None,
     *,
     progress: Callable[[int], None] | None = None,
-    model: PretrainedModel | None = None,
     corpus_fingerprint: str | None = None,
 ) -> PretrainedResult:
-    """Score every clip of ``clips`` (``filename``, ``path``) with the model at ``source``.
+    """Score every clip of ``clips`` (``filename``, ``path``) with the model at ``source``
+    (``onnx:FILE``, ``hf:DIR``, or a model :func:`load_pretrained` gave, with its settings).
 
-    ``model`` reuses an already loaded model (then ``source`` and ``settings`` are its own);
     ``progress`` is called with the number of clips finished after each batch;
     ``corpus_fingerprint`` (optional) enters the cache key, so changed audio under unchanged
-    names is seen as new work.
+    names is seen as new work. Nothing is written: the caller saves the table.
     """
     filenames, paths = _clip_files(clips)
-    model = model or load_pretrained(source, settings)
+    if isinstance(source, PretrainedModel):
+        if settings is not None and settings != source.settings:
+            raise SerbiasError(f"{source.source}: the model was loaded with other settings")
+        model = source
+    else:
+        model = load_pretrained(source, settings)
     facts = model.loaded.facts
     probabilities, plan = score_clips(
         model.loaded.scorer,
@@ -353,10 +369,18 @@ def _warnings(source: str, facts: Any, mapping: LabelMapping) -> tuple[str, ...]
             f"{source}: covers {len(mapping.covered)} of {len(vocab.EMOTIONS)} CREMA-D emotions "
             f"({', '.join(mapping.covered_names)}); the predictions have only these columns"
         )
-    if facts.mentions_crema:
-        where = "the model's " + ", ".join(facts.mentions_crema)
-        warnings.append(CONTAMINATION.format(source=source, where=where))
+    contamination = _contamination(source, facts)
+    if contamination is not None:
+        warnings.append(contamination)
     return tuple(warnings)
+
+
+def _contamination(source: str, facts: Any) -> str | None:
+    """The warning for a model whose card or config mentions CREMA-D, or None."""
+    if not facts.mentions_crema:
+        return None
+    where = "the model's " + ", ".join(facts.mentions_crema)
+    return CONTAMINATION.format(source=source, where=where)
 
 
 def _provenance(
@@ -374,7 +398,6 @@ def _provenance(
         chunking = {"chunk_seconds": None, "policy": _FIXED_INPUT.format(n=scorer.window_samples)}
     else:
         chunking = {"chunk_seconds": model.settings.chunk_seconds, "policy": _CHUNKING}
-    contamination = [w for w in model.warnings if "mention(s) CREMA-D" in w]
     return {
         "model_source": model.source,
         "model_kind": facts.kind,
@@ -406,6 +429,6 @@ def _provenance(
         "clips": plan.clips,
         "settings": model.settings.as_dict(),
         "libraries": facts.libraries,
-        "contamination_warning": contamination[0] if contamination else None,
+        "contamination_warning": _contamination(model.source, facts),
         "cache_key": key,
     }

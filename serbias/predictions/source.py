@@ -24,6 +24,17 @@ from serbias.errors import SerbiasError
 if TYPE_CHECKING:
     from serbias.predictions.waveforms import ScoreKind
 
+__all__ = [
+    "LoadedSource",
+    "ModelFacts",
+    "WaveformScorer",
+    "directory_sha256",
+    "label_list",
+    "library_versions",
+    "mentions_crema",
+    "read_texts",
+]
+
 #: Mentions of the audited corpus in a model's card or config (CREMA-D, crema_d, CremaD).
 CREMA_MENTION = re.compile(r"crema", re.IGNORECASE)
 #: Directory entries a model directory's fingerprint leaves out (VCS and download caches).

@@ -32,6 +32,23 @@ from serbias.errors import SerbiasError
 from serbias.features.audio import AudioError, load_clip, read_audio
 from serbias.predictions.source import WaveformScorer
 
+__all__ = [
+    "NORMALISATIONS",
+    "SCORE_KINDS",
+    "Normalisation",
+    "ScoreKind",
+    "WindowPlan",
+    "clip_windows",
+    "header_samples",
+    "normalise",
+    "pad_windows",
+    "score_clips",
+    "score_waveform",
+    "to_probabilities",
+    "window_bounds",
+    "zero_mean_unit_var",
+]
+
 #: How raw model outputs become probabilities: softmax, as given, or an element-wise sigmoid.
 ScoreKind = Literal["logits", "probabilities", "sigmoid"]
 SCORE_KINDS: tuple[str, ...] = ("logits", "probabilities", "sigmoid")
@@ -149,12 +166,8 @@ def score_clips(
     """
     paths = [Path(p) for p in paths]
     lengths = [header_samples(path, scorer.sample_rate) for path in paths]
-    planned = [
-        (stop - start) if scorer.window_samples is None else scorer.window_samples
-        for start, stop in (
-            window_bounds(n, chunk_samples, scorer.window_samples)[0] for n in lengths
-        )
-    ]
+    first_windows = [window_bounds(n, chunk_samples, scorer.window_samples)[0] for n in lengths]
+    planned = [stop - start for start, stop in first_windows]  # the length each clip batches by
     order = sorted(range(len(paths)), key=lambda i: (planned[i], i))
     batch_size = min(batch_size, scorer.max_batch or batch_size)
 
@@ -162,18 +175,19 @@ def score_clips(
     n_windows = np.zeros(len(paths), dtype=np.int64)
     left = np.zeros(len(paths), dtype=np.int64)
     totals = {"samples": 0, "padded": 0, "batches": 0}
-    pending: list[tuple[int, np.ndarray]] = []
+    pending: list[tuple[int, np.ndarray, int]] = []  # (clip, window, real samples in it)
 
-    def run(batch: list[tuple[int, np.ndarray]]) -> None:
-        clips = [clip for clip, _ in batch]
-        windows = [window for _, window in batch]
+    def run(batch: list[tuple[int, np.ndarray, int]]) -> None:
+        clips = [clip for clip, _, _ in batch]
+        windows = [window for _, window, _ in batch]
         longest = scorer.window_samples or max(w.size for w in windows)
         raw = np.asarray(scorer.forward(windows), dtype=np.float64)
         _check_scores(raw, [filenames[c] for c in clips], scorer, kind)
         np.add.at(sums, clips, to_probabilities(raw, kind))
         np.subtract.at(left, clips, 1)
-        totals["samples"] += sum(min(w.size, longest) for w in windows)
-        totals["padded"] += sum(longest - min(w.size, longest) for w in windows)
+        real = sum(n for _, _, n in batch)
+        totals["samples"] += real
+        totals["padded"] += longest * len(batch) - real
         totals["batches"] += 1
         if progress is not None:
             done = sum(1 for c in set(clips) if left[c] == 0)
@@ -185,7 +199,7 @@ def score_clips(
         for clip, samples in zip(order, decoded, strict=True):
             windows = clip_windows(scorer, samples, chunk_samples)
             n_windows[clip] = left[clip] = len(windows)
-            pending.extend((clip, window) for window in windows)
+            pending.extend((clip, window, real) for window, real in windows)
             while len(pending) >= batch_size:
                 run(pending[:batch_size])
                 del pending[:batch_size]
@@ -205,15 +219,18 @@ def score_clips(
 
 def clip_windows(
     scorer: WaveformScorer, samples: np.ndarray, chunk_samples: int | None
-) -> list[np.ndarray]:
-    """One decoded clip, preprocessed by the scorer, cut into the windows the model sees."""
+) -> list[tuple[np.ndarray, int]]:
+    """One decoded clip, preprocessed by the scorer, cut into the windows the model sees,
+    each with its number of real samples (a window shorter than the model's receptive
+    field is zero-padded to it)."""
     samples = scorer.prepare(samples)
     windows = []
     for start, stop in window_bounds(samples.size, chunk_samples, scorer.window_samples):
         window = samples[start:stop]
-        if window.size < scorer.min_samples:
+        real = window.size
+        if real < scorer.min_samples:
             window = pad_windows([window], scorer.min_samples)[0]
-        windows.append(window)
+        windows.append((window, real))
     return windows
 
 
@@ -229,7 +246,7 @@ def score_waveform(
     """Probabilities (one per model label) of one clip already at the model's rate."""
     if samples.size == 0:
         raise AudioError(Path(name), "holds no audio (0 samples)")
-    windows = clip_windows(scorer, samples, chunk_samples)
+    windows = [window for window, _ in clip_windows(scorer, samples, chunk_samples)]
     step = min(batch_size, scorer.max_batch or batch_size)
     total = np.zeros(len(scorer.labels), dtype=np.float64)
     for first in range(0, len(windows), step):
