@@ -185,9 +185,14 @@ def test_long_clips_are_averaged_over_windows(saved_model: Path, clips: pd.DataF
 def test_a_clip_shorter_than_the_receptive_field_is_padded_to_it(
     saved_model: Path, tmp_path: Path
 ) -> None:
-    root = write_corpus(tmp_path / "short", clip_names([1001], ["DFA"])[:1], seconds=0.0125)
-    result = run(saved_model, read_corpus(root))  # 200 samples; wav2vec2 here needs 400
-    assert result.provenance["batching"]["padded_samples"] == 200
+    from serbias.predictions.hf_source import _receptive_field
+
+    config = transformers.AutoConfig.from_pretrained(saved_model)
+    assert _receptive_field(config) == 1 + 9 + 2 * 5  # kernels (10, 3), strides (5, 2)
+    assert _receptive_field(transformers.Wav2Vec2Config()) == 400  # wav2vec2-base: 25 ms
+    root = write_corpus(tmp_path / "short", clip_names([1001], ["DFA"])[:1], seconds=10 / 16_000)
+    result = run(saved_model, read_corpus(root))  # 10 samples: too short for a single frame
+    assert result.provenance["batching"]["padded_samples"] == 20 - 10
     assert result.table[COLUMNS].notna().all().all()
 
 
