@@ -196,6 +196,18 @@ def test_a_clip_shorter_than_the_receptive_field_is_padded_to_it(
     assert result.table[COLUMNS].notna().all().all()
 
 
+def test_a_float16_snapshot_runs_in_float32(
+    saved_model: Path, tmp_path: Path, clips: pd.DataFrame
+) -> None:
+    half = tmp_path / "half"
+    model = transformers.AutoModelForAudioClassification.from_pretrained(saved_model)
+    model.half().save_pretrained(half)
+    transformers.AutoFeatureExtractor.from_pretrained(saved_model).save_pretrained(half)
+    result = run(half, clips.iloc[:3])
+    full = run(saved_model, clips.iloc[:3])
+    np.testing.assert_allclose(result.table[COLUMNS], full.table[COLUMNS], atol=1e-2)
+
+
 def test_label_names_option_replaces_id2label(saved_model: Path, clips: pd.DataFrame) -> None:
     result = run(saved_model, clips.iloc[:2], label_names="sad,neu,hap,ang,dis")
     assert list(result.table.columns) == ["Filename", "Anger", "Disgust", "Happy", "Neutral", "Sad"]

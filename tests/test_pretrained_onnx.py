@@ -473,6 +473,34 @@ def test_nan_scores_name_the_clip(tmp_path: Path, clips: pd.DataFrame) -> None:
     _one_line(error)
 
 
+def test_a_model_failing_at_run_time_names_the_clip(tmp_path: Path, clips: pd.DataFrame) -> None:
+    """A model that only takes whole seconds of 1,000 samples fails on the 4,800-sample clip."""
+    nodes = [
+        helper.make_node("Reshape", ["waveform", "blocks"], ["blocked"]),
+        helper.make_node("ReduceMean", ["blocked"], ["level"], axes=[1, 2], keepdims=0),
+        helper.make_node("Unsqueeze", ["level", "one"], ["logit"]),
+        helper.make_node("Sigmoid", ["logit"], ["scores"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "picky",
+        [helper.make_tensor_value_info("waveform", TensorProto.FLOAT, [1, "samples"])],
+        [helper.make_tensor_value_info("scores", TensorProto.FLOAT, [1, 1])],
+        initializer=[
+            numpy_helper.from_array(np.array([1, -1, 1000], np.int64), "blocks"),
+            numpy_helper.from_array(np.array([1], np.int64), "one"),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+    helper.set_model_props(model, {"labels": "angry"})
+    onnx.save(model, tmp_path / "picky.onnx")
+    assert run(tmp_path / "picky.onnx", clips.iloc[:1]).table.shape == (1, 2)
+    second = clips["filename"].iloc[1]
+    with pytest.raises(SerbiasError, match=rf"the model failed on clip {second}: ") as error:
+        run(tmp_path / "picky.onnx", clips.iloc[:2])
+    _one_line(error)
+
+
 def test_unreadable_or_missing_audio_is_named(model_path: Path, clips: pd.DataFrame) -> None:
     bad = Path(clips["path"].iloc[3])
     bad.write_bytes(b"RIFF garbage")

@@ -108,7 +108,7 @@ def load_hf(directory: Path, settings: PretrainedSettings) -> LoadedSource:
     directory = Path(directory)
     _check_layout(directory)
     try:
-        import torch  # noqa: F401  (transformers' model classes need it)
+        import torch
         import transformers
     except ImportError:
         raise SerbiasError(MISSING_EXTRA) from None
@@ -119,7 +119,9 @@ def load_hf(directory: Path, settings: PretrainedSettings) -> LoadedSource:
             directory, local_files_only=True
         )
         model = transformers.AutoModelForAudioClassification.from_pretrained(
-            directory, local_files_only=True
+            directory,
+            local_files_only=True,
+            dtype=torch.float32,  # float16 snapshots too
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__

@@ -181,8 +181,7 @@ def score_clips(
         clips = [clip for clip, _, _ in batch]
         windows = [window for _, window, _ in batch]
         longest = scorer.window_samples or max(w.size for w in windows)
-        raw = np.asarray(scorer.forward(windows), dtype=np.float64)
-        _check_scores(raw, [filenames[c] for c in clips], scorer, kind)
+        raw = _forward(scorer, windows, [filenames[c] for c in clips], kind)
         np.add.at(sums, clips, to_probabilities(raw, kind))
         np.subtract.at(left, clips, 1)
         real = sum(n for _, _, n in batch)
@@ -251,8 +250,7 @@ def score_waveform(
     total = np.zeros(len(scorer.labels), dtype=np.float64)
     for first in range(0, len(windows), step):
         batch = windows[first : first + step]
-        raw = np.asarray(scorer.forward(batch), dtype=np.float64)
-        _check_scores(raw, [name] * len(batch), scorer, kind)
+        raw = _forward(scorer, batch, [name] * len(batch), kind)
         total += to_probabilities(raw, kind).sum(axis=0)
     return total / len(windows)
 
@@ -287,6 +285,24 @@ def _decode_one(path: Path, sample_rate: int) -> np.ndarray:
     if samples.size == 0:
         raise AudioError(path, "holds no audio (0 samples)")
     return samples
+
+
+def _forward(
+    scorer: WaveformScorer, windows: Sequence[np.ndarray], filenames: Sequence[str], kind: ScoreKind
+) -> np.ndarray:
+    """The scorer's raw scores of one batch, checked; a model that fails names the clip."""
+    try:
+        raw = np.asarray(scorer.forward(windows), dtype=np.float64)
+    except Exception as exc:  # the model's own failure (onnxruntime, torch): name the clip
+        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else repr(exc)
+        names = sorted(set(filenames))
+        which = f"clip {names[0]}" if len(names) == 1 else f"a batch of {len(names)} clips"
+        listed = "" if len(names) == 1 else f" ({', '.join(names[:3])}, ...)"
+        raise SerbiasError(
+            f"{scorer.source}: the model failed on {which}{listed}: {reason}"
+        ) from exc
+    _check_scores(raw, filenames, scorer, kind)
+    return raw
 
 
 def _check_scores(
