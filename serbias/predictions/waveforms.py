@@ -2,9 +2,10 @@
 
 Each clip is decoded once (:func:`serbias.features.audio.load_clip`: mono, soxr-resampled to
 the model's rate), on a background thread a few clips ahead of the model, and released as
-soon as its windows are scored, so memory holds a few batches whatever the corpus size. Clips are visited in order of their length as the WAV
-header gives it, so a batch holds windows of similar length and little padding; the padding
-that remains (zeros at the end of the shorter windows) is counted and recorded.
+soon as its windows are scored, so memory holds a few batches whatever the corpus size.
+Clips are visited in order of their length as the WAV header gives it, so a batch holds
+windows of similar length and little padding; the padding that remains (zeros at the end
+of the shorter windows) is counted and recorded.
 
 Chunking policy: a clip longer than ``chunk_samples`` is split into the fewest equal windows
 no longer than that (``ceil(n / chunk)`` windows whose bounds are rounded multiples of
