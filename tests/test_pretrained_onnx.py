@@ -406,7 +406,7 @@ def test_predictions_read_back_by_the_audit_as_a_subset(
     model_path: Path, clips: pd.DataFrame, tmp_path: Path
 ) -> None:
     from serbias.audit._predictions import read_predictions
-    from serbias.predict import write_predictions
+    from serbias.predictions import write_predictions
 
     write_predictions(run(model_path, clips).table, tmp_path / "test.csv")
     predictions = read_predictions(tmp_path / "test.csv")
