@@ -7,6 +7,7 @@ stay inside each function, so importing this module is cheap.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,6 @@ from serbias.config import Params
 if TYPE_CHECKING:
     import pandas as pd
 
-    from serbias.predictions.sidecar import Predictions
     from serbias.training.run import ProgressCallback, TrainResult
 
 
@@ -78,21 +78,83 @@ def default_model_uri(params: Params) -> str:
     return params.predict.model or f"models:/{name}@{CHAMPION}"
 
 
-def predict(params: Params, *, out: Path | None = None) -> tuple[Predictions, Path]:
+@dataclass(frozen=True)
+class PredictStage:
+    """What ``serbias predict`` wrote (or found up to date)."""
+
+    out_file: Path
+    model_uri: str
+    n_clips: int
+    run_id: str | None = None
+    up_to_date: bool = False
+    emotions: tuple[str, ...] = ()
+    dropped: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+def predict(
+    params: Params, *, out: Path | None = None, progress: Callable[..., None] | None = None
+) -> PredictStage:
     """Predict ``predict.split_name`` with the model ``predict.model`` names; writes the CSV
-    (``out``, default ``paths.predictions/<split>.csv``) and its sidecar."""
+    (``out``, default ``paths.predictions/<split>.csv``) and its sidecar. ``onnx:`` / ``hf:``
+    models run over the corpus audio (see :func:`predict_pretrained`)."""
+    from serbias.predictions.pretrained import is_pretrained
     from serbias.predictions.sidecar import save_predictions
     from serbias.predictions.tracked_source import predict as predict_split
 
+    uri = default_model_uri(params)
     out_file = out or params.paths.predictions / f"{params.predict.split_name}.csv"
+    if is_pretrained(uri):
+        return predict_pretrained(params, uri, out_file, progress=progress)
     result = predict_split(
-        default_model_uri(params),
+        uri,
         params.paths.features,
         split_name=params.predict.split_name,
         batch_size=params.predict.batch_size,
     )
     save_predictions(result, out_file)
-    return result, out_file
+    return PredictStage(out_file, result.model_uri, len(result.table), result.run_id)
+
+
+def predict_pretrained(
+    params: Params, uri: str, out_file: Path, *, progress: Callable[..., None] | None = None
+) -> PredictStage:
+    """Run a pretrained model over the clips of ``predict.split_name`` in ``paths.split`` (every
+    clip of ``paths.data`` when there is no split file). Re-running with the same model bytes,
+    clips, audio and settings does no work: the sidecar's cache key says it is up to date."""
+    import dataclasses
+    import json
+
+    from serbias.atomic import write_text
+    from serbias.corpus.reader import corpus_fingerprint, read_corpus
+    from serbias.corpus.split import load_split
+    from serbias.predictions.pretrained import PretrainedSettings, cache_key, run_pretrained
+    from serbias.predictions.sidecar import model_info, sidecar_json, sidecar_path
+    from serbias.predictions.table import write_predictions
+
+    clips = read_corpus(params.paths.data)
+    if Path(params.paths.split).is_file():
+        wanted = set(load_split(params.paths.split, clips)[params.predict.split_name])
+        clips = clips[clips["filename"].isin(wanted)]
+    settings = PretrainedSettings(**dataclasses.asdict(params.predict.pretrained))
+    fingerprint = corpus_fingerprint(params.paths.data)
+    key = cache_key(uri, clips, settings, corpus_fingerprint=fingerprint)
+    sidecar = sidecar_path(out_file)
+    if out_file.is_file() and sidecar.is_file():
+        stored = json.loads(sidecar.read_text(encoding="utf-8")).get("pretrained") or {}
+        if stored.get("cache_key") == key:
+            return PredictStage(out_file, uri, len(clips), up_to_date=True,
+                                emotions=tuple(stored.get("emotions", ())),
+                                dropped=tuple(stored.get("dropped_labels", ())))  # fmt: skip
+    report = None if progress is None else (lambda n: progress(n, total=len(clips)))
+    result = run_pretrained(uri, clips, settings, progress=report, corpus_fingerprint=fingerprint)
+    write_predictions(result.table, out_file)
+    info = model_info(uri, None, {"serbias_model": uri.split(":", 1)[0], "labels": None})
+    info["pretrained"] = {**result.provenance, "cache_key": result.cache_key}
+    write_text(sidecar, sidecar_json(info))
+    emotions = tuple(c for c in result.table.columns if c != "Filename")
+    return PredictStage(out_file, uri, len(result.table), emotions=emotions,
+                        dropped=tuple(result.dropped), warnings=tuple(result.warnings))  # fmt: skip
 
 
 def predict_replicas(params: Params, *, out: Path | None = None) -> tuple[list[Path], Path]:

@@ -18,7 +18,6 @@ from serbias.features.audio import load_clip
 from serbias.predictions.pretrained import (
     PretrainedSettings,
     cache_key,
-    classify_waveform,
     run_pretrained,
 )
 from serbias.predictions.source import directory_sha256
@@ -229,7 +228,7 @@ def test_cache_key_and_contamination_warning(model_dir: Path, clips: pd.DataFram
 
 def test_classify_waveform(saved_model: Path, clips: pd.DataFrame) -> None:
     samples, rate = sf.read(clips["path"].iloc[10], dtype="float32")
-    scores = classify_waveform(f"hf:{saved_model}", samples, rate)
+    scores = load_pretrained(f"hf:{saved_model}").classify(samples, rate)
     table = run(saved_model, clips.iloc[10:11]).table
     assert list(scores) == COLUMNS
     np.testing.assert_allclose(list(scores.values()), table[COLUMNS].iloc[0], atol=1e-6)

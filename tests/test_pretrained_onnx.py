@@ -18,7 +18,6 @@ from serbias.features.audio import AudioError, load_clip
 from serbias.predictions.pretrained import (
     PretrainedSettings,
     cache_key,
-    classify_waveform,
     load_pretrained,
     run_pretrained,
 )
@@ -377,7 +376,7 @@ def test_classify_waveform_matches_the_corpus_run(model_path: Path, clips: pd.Da
     path = Path(clips["path"].iloc[2])
     table = run(model_path, clips.iloc[2:3]).table
     samples, rate = sf.read(path, dtype="float32")
-    scores = classify_waveform(f"onnx:{model_path}", samples, rate)
+    scores = load_pretrained(f"onnx:{model_path}").classify(samples, rate)
     assert list(scores) == ["Anger", "Happy", "Neutral", "Sad"]
     np.testing.assert_allclose(list(scores.values()), table.iloc[0, 1:].to_numpy(float), rtol=1e-6)
     model = load_pretrained(f"onnx:{model_path}", PretrainedSettings(sample_rate=8000))

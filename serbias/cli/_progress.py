@@ -29,8 +29,9 @@ class ClipRate(ProgressColumn):
 
 
 @contextmanager
-def clip_progress(total: int, description: str) -> Iterator[Callable[[int], None]]:
-    """Show a bar for ``total`` clips; yields the callback that advances it by n clips."""
+def clip_progress(total: int | None, description: str) -> Iterator[Callable[..., None]]:
+    """Show a bar for ``total`` clips; yields the callback that advances it by n clips
+    (``advance(n, total=...)`` also sets the total, for callers that learn it late)."""
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -41,4 +42,10 @@ def clip_progress(total: int, description: str) -> Iterator[Callable[[int], None
     )
     with Progress(*columns, console=err_console, transient=True) as progress:
         task = progress.add_task(description, total=total)
-        yield lambda n: progress.advance(task, n)
+
+        def advance(n: int, total: int | None = None) -> None:
+            if total is not None:
+                progress.update(task, total=total)
+            progress.advance(task, n)
+
+        yield advance

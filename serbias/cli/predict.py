@@ -11,6 +11,8 @@ import typer
 from serbias.config import load_params, override
 from serbias.errors import SerbiasError
 
+PRETRAINED = "Pretrained models (onnx:FILE, hf:DIR)"
+
 
 def predict(
     model: Annotated[
@@ -20,8 +22,9 @@ def predict(
             help="Model URI: models:/serbias-multitask-intended@champion, "
             "models:/<name>/<version>, runs:/<run>/model, a local MLflow model directory, or "
             "the <model>-<labels>.json `serbias train` wrote (its exact version); with "
-            "--bootstrap the parent run "
-            "(runs:/<run>) \\[predict.model; default the champion of train.model/train.labels].",
+            "--bootstrap the parent run (runs:/<run>); or a pretrained model you downloaded: "
+            "onnx:FILE or hf:DIR (run over the corpus audio, nothing is downloaded) "
+            "\\[predict.model; default the champion of train.model/train.labels].",
         ),
     ] = None,
     features: Annotated[
@@ -41,7 +44,83 @@ def predict(
         typer.Option("--split-name", help="Which split to predict \\[predict.split_name]."),
     ] = None,
     batch_size: Annotated[
-        int | None, typer.Option("--batch-size", min=1, help="\\[predict.batch_size].")
+        int | None,
+        typer.Option(
+            "--batch-size",
+            min=1,
+            help="Clips per batch \\[predict.batch_size; pretrained models: "
+            "predict.pretrained.batch_size, where 1 means no padding].",
+        ),
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            help="Corpus audio for pretrained models \\[paths.data].",
+            rich_help_panel=PRETRAINED,
+        ),
+    ] = None,
+    split: Annotated[
+        Path | None,
+        typer.Option(
+            "--split",
+            help="Split file whose --split-name clips a pretrained model scores (every clip when "
+            "it does not exist) \\[paths.split].",
+            rich_help_panel=PRETRAINED,
+        ),
+    ] = None,
+    sample_rate: Annotated[
+        int | None,
+        typer.Option(
+            "--sample-rate",
+            help="onnx: the model's input rate (default: its metadata, else 16000) "
+            "\\[predict.pretrained.sample_rate].",
+            rich_help_panel=PRETRAINED,
+        ),
+    ] = None,
+    normalize: Annotated[
+        str | None,
+        typer.Option(
+            "--normalize",
+            help="onnx: none | zero-mean-unit-var per clip \\[predict.pretrained.normalize].",
+            rich_help_panel=PRETRAINED,
+        ),
+    ] = None,
+    label_names: Annotated[
+        str | None,
+        typer.Option(
+            "--label-names",
+            help="The model's labels in output order, comma-separated (when it names none) "
+            "\\[predict.pretrained.label_names].",
+            rich_help_panel=PRETRAINED,
+        ),
+    ] = None,
+    label_map: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--label-map",
+            help="Map a model label to a CREMA-D emotion, SRC=DST (DST - drops it; repeatable) "
+            "\\[predict.pretrained.label_map].",
+            rich_help_panel=PRETRAINED,
+        ),
+    ] = None,
+    scores: Annotated[
+        str | None,
+        typer.Option(
+            "--scores",
+            help="auto (read the model) | logits (softmax) | probabilities | sigmoid "
+            "\\[predict.pretrained.scores].",
+            rich_help_panel=PRETRAINED,
+        ),
+    ] = None,
+    chunk_seconds: Annotated[
+        float | None,
+        typer.Option(
+            "--chunk-seconds",
+            help="Longer clips are scored in windows, probabilities averaged "
+            "\\[predict.pretrained.chunk_seconds].",
+            rich_help_panel=PRETRAINED,
+        ),
     ] = None,
     bootstrap: Annotated[
         bool,
@@ -55,11 +134,29 @@ def predict(
     """Write predictions (Filename, Anger..Sad probabilities; + Female, Non-Caucasian for
     multitask) for every clip of a split, or each bootstrap replica's out-of-bag clips."""
     from serbias import stages
-    from serbias.cli._console import console
+    from serbias.cli._console import console, err_console
+    from serbias.cli._progress import clip_progress
+    from serbias.predictions.pretrained import is_pretrained
 
     settings = load_params()
-    paths = override(settings.paths, features=features)
-    params = override(settings.predict, model=model, split_name=split_name, batch_size=batch_size)
+    paths = override(settings.paths, features=features, data=data, split=split)
+    params = override(settings.predict, model=model, split_name=split_name)
+    uri = stages.default_model_uri(replace(settings, predict=params))
+    pretrained = override(
+        params.pretrained,
+        sample_rate=sample_rate,
+        normalize=normalize,
+        label_names=label_names.split(",") if label_names else None,
+        label_map=label_map or None,
+        scores=scores,
+        chunk_seconds=chunk_seconds,
+        batch_size=batch_size if is_pretrained(uri) else None,
+    )
+    params = replace(
+        params,
+        pretrained=pretrained,
+        batch_size=params.batch_size if batch_size is None or is_pretrained(uri) else batch_size,
+    )
     settings = replace(settings, paths=paths, predict=params)
     if bootstrap:
         if split_name is not None:
@@ -73,10 +170,24 @@ def predict(
             highlight=False,
         )
         return
-    result, out_file = stages.predict(settings, out=out)
+    if is_pretrained(uri):
+        with clip_progress(None, "Scoring clips") as report:
+            result = stages.predict(settings, out=out, progress=report)
+    else:
+        result = stages.predict(settings, out=out)
+    for warning in result.warnings:
+        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+    if result.dropped:
+        console.print(
+            f"Dropped labels (no CREMA-D emotion): {', '.join(result.dropped)}; covered: "
+            f"{', '.join(result.emotions)} (probabilities as the model gave them, not "
+            "renormalised)",
+            highlight=False,
+        )
     source = f" (run {result.run_id})" if result.run_id else ""
+    verb = "Up to date:" if result.up_to_date else "Wrote"
     console.print(
-        f"Wrote {len(result.table)} {params.split_name} predictions of {result.model_uri}{source} "
-        f"-> {out_file}",
+        f"{verb} {result.n_clips} {params.split_name} predictions of {result.model_uri}{source} "
+        f"-> {result.out_file}",
         highlight=False,
     )

@@ -92,6 +92,46 @@ class DemoModel:
         """Run one silent clip through, so the first real request skips graph tracing."""
         self.predict(np.zeros(round(self.params.duration * self.params.sample_rate), np.float32))
 
+    @property
+    def sample_rate(self) -> int:
+        return self.params.sample_rate
+
+    def heard_seconds(self, seconds: float) -> float:
+        """How much of a recording the model hears (inputs are cut to ``extract.duration``)."""
+        return min(seconds, self.params.duration)
+
+    def answer(self, samples: np.ndarray) -> tuple[dict[str, float], dict[str, float]]:
+        """(emotion probabilities by name, speaker guesses by group) for samples at
+        :attr:`sample_rate`."""
+        outputs = self.predict(samples)
+        emotion = outputs["emotion"]
+        emotions = {label: float(emotion[k]) for k, label in enumerate(vocab.EMOTION_NAMES)}
+        speaker = {label: float(outputs[h]) for h, label in SPEAKER_GUESSES.items() if h in outputs}
+        return emotions, speaker
+
+
+@dataclass(frozen=True, eq=False)
+class PretrainedDemoModel:
+    """An ``onnx:`` / ``hf:`` model in the demo: only the emotions it covers, no speaker heads,
+    every window of the recording heard (long clips are scored window by window)."""
+
+    model: Any
+    identity: ModelIdentity
+    threshold: float = 0.5
+
+    @property
+    def sample_rate(self) -> int:
+        return self.model.sample_rate
+
+    def heard_seconds(self, seconds: float) -> float:
+        return seconds
+
+    def answer(self, samples: np.ndarray) -> tuple[dict[str, float], dict[str, float]]:
+        return self.model.classify(samples, self.sample_rate), {}
+
+    def warm_up(self) -> None:
+        self.model.classify(np.zeros(self.sample_rate, np.float32), self.sample_rate)
+
 
 @dataclass(frozen=True)
 class Classification:
@@ -127,11 +167,11 @@ class Classification:
 
 
 #: Loaded models by (tracking store, URI): the same URI in another store is another model.
-_models: dict[tuple[str, str], DemoModel] = {}
+_models: dict[tuple[str, str], DemoModel | PretrainedDemoModel] = {}
 _models_lock = threading.Lock()
 
 
-def load_demo_model(uri: str = DEFAULT_MODEL) -> DemoModel:
+def load_demo_model(uri: str = DEFAULT_MODEL) -> DemoModel | PretrainedDemoModel:
     """The model at ``uri`` with its feature plan, loaded on first use and then kept.
 
     A registry alias (``models:/name@champion``) is resolved to its version once, when
@@ -168,19 +208,14 @@ def classify(
         samples, rate = _decode(Path(audio), max_seconds, Path(audio))
     seconds = samples.size / rate
     demo = load_demo_model(model_uri)
-    outputs = demo.predict(resample(samples, rate, demo.params.sample_rate))
-    emotion = outputs["emotion"]
+    emotions, speaker = demo.answer(resample(samples, rate, demo.sample_rate))
     return Classification(
-        emotions={label: float(emotion[k]) for k, label in enumerate(vocab.EMOTION_NAMES)},
-        speaker={
-            label: float(outputs[head])
-            for head, label in SPEAKER_GUESSES.items()
-            if head in outputs
-        },
+        emotions=emotions,
+        speaker=speaker,
         threshold=demo.threshold,
         model=demo.identity,
         seconds=seconds,
-        heard_seconds=min(seconds, demo.params.duration),
+        heard_seconds=demo.heard_seconds(seconds),
     )
 
 
@@ -209,7 +244,17 @@ def _decode(path: Path, max_seconds: float, shown: Path) -> tuple[np.ndarray, in
     return samples, rate
 
 
-def _load(uri: str) -> DemoModel:
+def _load(uri: str) -> DemoModel | PretrainedDemoModel:
+    from serbias.predictions.pretrained import is_pretrained, load_pretrained
+
+    if is_pretrained(uri):
+        family = uri.split(":", 1)[0]
+        identity = ModelIdentity(uri, uri, None, None, (), None, family, None)
+        return PretrainedDemoModel(load_pretrained(uri), identity)
+    return _load_tracked(uri)
+
+
+def _load_tracked(uri: str) -> DemoModel:
     from serbias.features.handcrafted import HandcraftedExtractor
     from serbias.features.logmel import LogMelExtractor
 

@@ -42,7 +42,6 @@ __all__ = [
     "PretrainedResult",
     "PretrainedSettings",
     "cache_key",
-    "classify_waveform",
     "is_pretrained",
     "load_pretrained",
     "parse_source",
@@ -292,24 +291,6 @@ def cache_key(
     else:
         from serbias.predictions import hf_source as module  # type: ignore[no-redef]
     return _key(kind, module.fingerprint(path), filenames, settings, corpus_fingerprint)
-
-
-_demo_models: dict[tuple[str, str], PretrainedModel] = {}
-_demo_lock = threading.Lock()
-
-
-def classify_waveform(
-    source: str, samples: np.ndarray, rate: int, settings: PretrainedSettings | None = None
-) -> dict[str, float]:
-    """``{emotion column: probability}`` of one recording; the model is loaded on first use
-    and kept for the process (per source and settings)."""
-    settings = settings or PretrainedSettings()
-    key = (source, json.dumps(settings.as_dict(), sort_keys=True))
-    with _demo_lock:
-        if key not in _demo_models:
-            _demo_models[key] = load_pretrained(source, settings)
-        model = _demo_models[key]
-    return model.classify(samples, rate)
 
 
 def _clip_files(clips: pd.DataFrame) -> tuple[list[str], list[str]]:
