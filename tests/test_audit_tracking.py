@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from serbias import tracking
+from serbias.audit import EXPERIMENT
 from serbias.cli import app
 from serbias.errors import SerbiasError
 from tests.train_helpers import tiny_corpus_and_split, tiny_params, write_store
@@ -27,7 +28,7 @@ def _client():
 
 
 def _audit_runs() -> list:
-    found = _client().get_experiment_by_name(tracking.AUDIT_EXPERIMENT)
+    found = _client().get_experiment_by_name(EXPERIMENT)
     return [] if found is None else _client().search_runs([found.experiment_id])
 
 
@@ -94,7 +95,9 @@ def test_audit_logs_one_run_linked_to_the_audited_model(tmp_path, tracking_store
     assert tags["serbias.audited_version"] == "serbias-svm-intended/1"
     assert tags["serbias.model"] == "svm" and tags["serbias.labels"] == "intended"
     assert tags["serbias.version"]
-    assert run.data.params["n_boot"] == "40" and run.data.params["references.sex"] == "Male"
+    # the params are the audit section as run (params.yaml's audit keys)
+    assert run.data.params["n_boot"] == "40" and run.data.params["reference"] == "sex=Male"
+    assert run.data.params["split_name"] == "none"  # no split file: every predicted clip
     artifacts = {f.path for f in _client().list_artifacts(run.info.run_id)}
     assert {"report.html", "report.md", "gaps.csv", "by_group.csv", "metrics.json",
             "audited_models.json"} <= artifacts  # fmt: skip

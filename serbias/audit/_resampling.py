@@ -25,10 +25,6 @@ class ActorCounts:
     actor_ids: np.ndarray
     counts: np.ndarray
 
-    def rows(self, actor_ids: np.ndarray) -> np.ndarray:
-        """Positions of ``actor_ids`` in this table."""
-        return np.searchsorted(self.actor_ids, actor_ids)
-
 
 def actor_counts(
     y_true: np.ndarray, y_pred: np.ndarray, actor_id: np.ndarray, weight: np.ndarray | None = None
