@@ -62,6 +62,24 @@ def test_metric_names_are_made_mlflow_safe_deterministically():
         tracking.metric_keys({"x:1": 1.0, "x+1": 2.0})
 
 
+def test_sidecars_become_tags_linking_the_audit_to_its_models():
+    from serbias.audit._tracking import audit_tags
+
+    svm = {"run_id": "r1", "model_uri": "models:/serbias-svm-intended@champion",
+           "registered_name": "serbias-svm-intended", "version": "3", "model": "svm",
+           "labels": "intended"}  # fmt: skip
+    cnn = {"run_id": "r2", "model_uri": "runs:/r2/model", "model": "cnn_lstm"}
+    assert audit_tags([]) == {"serbias.stage": "audit"}
+    assert audit_tags([svm, cnn, svm]) == {
+        "serbias.stage": "audit",
+        "serbias.audited_run_id": "r1,r2",
+        "serbias.audited_model": "models:/serbias-svm-intended@champion,runs:/r2/model",
+        "serbias.model": "svm,cnn_lstm",
+        "serbias.labels": "intended",
+        "serbias.audited_version": "serbias-svm-intended/3",
+    }
+
+
 def test_audit_logs_one_run_linked_to_the_audited_model(tmp_path, tracking_store):
     run_id, corpus, predictions = trained_svm_predictions(tmp_path)
     sidecar = json.loads((predictions.parent / "test.model.json").read_text())

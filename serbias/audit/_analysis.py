@@ -52,12 +52,13 @@ class Resampling:
 
     @classmethod
     def of(cls, settings: AuditParams) -> Resampling:
-        """The resampling of ``settings``; an unset seed (no ``base.seed`` to inherit) is 0."""
+        """The resampling of ``settings`` (see :meth:`AuditParams.seeded` for the seed)."""
+        settings = settings.seeded()
         return cls(
             n_boot=settings.n_boot,
             n_perm=settings.n_perm,
             n_chance=settings.n_chance,
-            seed=0 if settings.seed is None else settings.seed,
+            seed=settings.seed,
             confidence=settings.confidence,
             min_actors=settings.min_actors,
         )

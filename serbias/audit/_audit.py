@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -47,8 +46,7 @@ def run_audit(
     the split's clips, else the predicted clips, else the whole corpus); no CSV is then needed.
     """
     say = progress or (lambda _message: None)
-    if settings.seed is None:
-        settings = dataclasses.replace(settings, seed=0)
+    settings = settings.seeded()
     resampling = Resampling.of(settings)
     references = settings.references
     clips = _check_clips(clips, settings.targets)

@@ -1,8 +1,5 @@
-"""Demographic group axes of the clips, their sizes, and which groups are too small to compare.
-
-Every axis is a property of the actor (not of the clip), which is why uncertainty is
-computed by resampling actors.
-"""
+"""Each clip's group on every axis of :data:`._axes.AXES`, group sizes, small-group flags and
+the choice of reference group."""
 
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ COUNT_FIELDS: Final = (("tp", True), ("fp", True), ("fn", True), ("items", False
 
 @dataclass(frozen=True)
 class Counts:
-    """Named parts of summed count vectors (..., :func:`n_count_columns`).
+    """Named parts of summed count vectors (..., :data:`COUNT_FIELDS` columns).
 
     ``tp``, ``fp``, ``fn`` are (..., k), one column per emotion; ``items`` (rows, or listener
     responses) and ``exact`` (rows entirely right) are (..., 1).
@@ -160,10 +160,10 @@ HEADLINE_METRICS: Final = tuple(m.name for m in METRICS if m.headline)
 _PER_EMOTION = tuple(m.name for m in METRICS if m.per_emotion)
 
 
-def metric_names(emotions: Sequence[str]) -> list[str]:
+def metric_names(emotions: Sequence[str], *, metrics: Sequence[Metric] = METRICS) -> list[str]:
     """``macro_f1, accuracy, f1_Anger, ..., recall_Anger, ..., selection_rate_Sad``."""
     names: list[str] = []
-    for metric in METRICS:
+    for metric in metrics:
         if metric.per_emotion:
             names += [f"{metric.name}_{vocab.NAME_BY_EMOTION[code]}" for code in emotions]
         else:
@@ -197,7 +197,7 @@ def families_phrase(families: Sequence[str]) -> str:
     return ", ".join(single + [f"per-emotion {words}" for words in per_emotion])
 
 
-def score_all(emotions: Sequence[str]) -> Callable:
+def score_all(emotions: Sequence[str], *, metrics: Sequence[Metric] = METRICS) -> Callable:
     """One metric function returning every metric of :func:`metric_names`, for MetricFrame.
 
     scikit-learn's ``precision_recall_fscore_support(average=None)`` gives the per-emotion
@@ -226,7 +226,7 @@ def score_all(emotions: Sequence[str]) -> Callable:
             accuracy=accuracy_score(y_true, y_pred, sample_weight=sample_weight),
             selection_rate=np.average(y_pred, axis=0, weights=sample_weight),
         )
-        return np.concatenate([np.atleast_1d(m.from_sklearn(scores)) for m in METRICS])
+        return np.concatenate([np.atleast_1d(m.from_sklearn(scores)) for m in metrics])
 
     return audit_metrics
 
@@ -238,6 +238,7 @@ def group_metrics(
     emotions: Sequence[str],
     *,
     weight: np.ndarray | None = None,
+    metrics: Sequence[Metric] = METRICS,
 ) -> tuple[pd.DataFrame, pd.Series]:
     """Every audit metric by group (groups x metrics) and overall, via fairlearn's MetricFrame.
 
@@ -245,12 +246,12 @@ def group_metrics(
     """
     from fairlearn.metrics import MetricFrame
 
-    names = metric_names(emotions)
+    names = metric_names(emotions, metrics=metrics)
     sample_params = (
         None if weight is None else {"all": {"sample_weight": np.asarray(weight, float)}}
     )
     frame = MetricFrame(
-        metrics={"all": score_all(emotions)},
+        metrics={"all": score_all(emotions, metrics=metrics)},
         y_true=y_true.astype(int),
         y_pred=y_pred.astype(int),
         sensitive_features=pd.Series(sensitive_features, name="group"),
@@ -265,15 +266,10 @@ def group_metrics(
     return by_group, overall
 
 
-def n_count_columns(n_emotions: int) -> int:
-    """Width of a count vector (:data:`COUNT_FIELDS`): TP, FP, FN per emotion, items, exact."""
-    return sum(n_emotions if per_emotion else 1 for _, per_emotion in COUNT_FIELDS)
-
-
 def row_counts(
     y_true: np.ndarray, y_pred: np.ndarray, weight: np.ndarray | None = None
 ) -> np.ndarray:
-    """Count vector of each row (n_rows x :func:`n_count_columns`), to be summed over rows.
+    """Count vector of each row (n_rows x count columns), to be summed over rows.
 
     Fields as :data:`COUNT_FIELDS`; ``exact`` is 1 when the whole row is right (subset
     accuracy). Rows are weighted by ``weight`` (default 1).
@@ -292,11 +288,13 @@ def row_counts(
     return per_row * weight[:, None]
 
 
-def metrics_from_counts(counts: np.ndarray, n_emotions: int) -> np.ndarray:
-    """Every metric of :func:`metric_names` from summed counts (..., n_count_columns).
+def metrics_from_counts(
+    counts: np.ndarray, n_emotions: int, *, metrics: Sequence[Metric] = METRICS
+) -> np.ndarray:
+    """Every metric of :func:`metric_names` from summed counts (..., count columns).
 
     Returns (..., n_metrics); vectorised over any leading axes (resamples, groups). Ratios with
     a zero denominator are 0, matching scikit-learn's ``zero_division=0``.
     """
     parts = Counts.of(np.asarray(counts), n_emotions)
-    return np.concatenate([m.from_counts(parts) for m in METRICS], axis=-1)
+    return np.concatenate([m.from_counts(parts) for m in metrics], axis=-1)

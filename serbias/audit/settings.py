@@ -8,6 +8,7 @@ params at start-up.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -72,6 +73,10 @@ class AuditParams:
         # unknown axes and column names fail here, not midway through an audit
         parse_references(self.reference)
         parse_column_map(self.column_map)
+
+    def seeded(self) -> AuditParams:
+        """These settings with an unset seed (no ``base.seed`` to inherit) made 0."""
+        return self if self.seed is not None else dataclasses.replace(self, seed=0)
 
     @property
     def targets(self) -> tuple[Target, ...]:

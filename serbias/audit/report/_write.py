@@ -74,49 +74,54 @@ def write_audit(result: AuditResult, out_dir: Path) -> dict[str, Path]:
         )
         save_csv("plot_recall_gap", "plots/recall_gap.csv", _plot_recall_gap(result))
 
-        figures: dict[tuple[str, str], list[Figure]] = {}
-        for analysis in result.analyses:
-            prefix = _file_prefix(result, analysis.system, analysis.target)
-            rows = result.by_group[
-                (result.by_group["system"] == analysis.system)
-                & (result.by_group["target"] == analysis.target)
-            ]
-            gap_rows = result.gaps[
-                (result.gaps["system"] == analysis.system)
-                & (result.gaps["target"] == analysis.target)
-            ]
-            human = analysis.system == HUMAN_SYSTEM
-            metric = LISTENER_PRIMARY_METRIC if human else PRIMARY_METRIC
-            label = section_title(analysis.system, analysis.target)
-            made = []
-            png = group_metric_figure(
-                rows, metric=metric, title=label, confidence=result.settings.confidence
-            )
-            made.append(
-                Figure(
-                    f"plots/{prefix}{metric}_by_group.png",
-                    png,
-                    f"{label}: {metric_phrase(metric, human=human)} by group",
-                )
-            )
-            heat = gap_heatmap(gap_rows, family="recall", title=label)
-            if heat is not None:
-                made.append(
-                    Figure(
-                        f"plots/{prefix}recall_gap_heatmap.png",
-                        heat,
-                        f"{label}: recall gap to the reference group, per emotion",
-                    )
-                )
+        figures = _figures(result)
+        for made in figures.values():
             for figure in made:
                 (tmp / figure.path).write_bytes(figure.png)
                 files[Path(figure.path).stem] = out_dir / figure.path
-            figures[(analysis.system, analysis.target)] = made
 
         blocks = report_blocks(result, figures)
         save_text("report_md", "report.md", to_markdown(TITLE, blocks))
         save_text("report_html", "report.html", to_html(TITLE, blocks))
     return files
+
+
+def _figures(result: AuditResult) -> dict[tuple[str, str], list[Figure]]:
+    """Per scored set: its primary metric by group, and its recall-gap heatmap if any."""
+    figures: dict[tuple[str, str], list[Figure]] = {}
+    for analysis in result.analyses:
+        prefix = _file_prefix(result, analysis.system, analysis.target)
+        rows = result.by_group[
+            (result.by_group["system"] == analysis.system)
+            & (result.by_group["target"] == analysis.target)
+        ]
+        gap_rows = result.gaps[
+            (result.gaps["system"] == analysis.system) & (result.gaps["target"] == analysis.target)
+        ]
+        human = analysis.system == HUMAN_SYSTEM
+        metric = LISTENER_PRIMARY_METRIC if human else PRIMARY_METRIC
+        label = section_title(analysis.system, analysis.target)
+        png = group_metric_figure(
+            rows, metric=metric, title=label, confidence=result.settings.confidence
+        )
+        made = [
+            Figure(
+                f"plots/{prefix}{metric}_by_group.png",
+                png,
+                f"{label}: {metric_phrase(metric, human=human)} by group",
+            )
+        ]
+        heat = gap_heatmap(gap_rows, family="recall", title=label)
+        if heat is not None:
+            made.append(
+                Figure(
+                    f"plots/{prefix}recall_gap_heatmap.png",
+                    heat,
+                    f"{label}: recall gap to the reference group, per emotion",
+                )
+            )
+        figures[(analysis.system, analysis.target)] = made
+    return figures
 
 
 def _plot_by_group(result: AuditResult, metric: str) -> pd.DataFrame:
