@@ -78,6 +78,7 @@ def test_importing_the_settings_and_params_loads_no_pandas_or_numpy() -> None:
 
 
 def test_every_exported_name_resolves_lazily() -> None:
+    assert set(serbias.audit._LAZY) <= set(serbias.audit.__all__)
     for name in serbias.audit.__all__:
         assert getattr(serbias.audit, name) is not None, name
     assert serbias.audit.AuditParams is AuditParams
