@@ -17,6 +17,7 @@ Not a test: figures depend on the machine and its load.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import platform
 import tempfile
@@ -52,7 +53,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    from serbias.audit import run_audit, write_audit
+    from serbias.audit import AuditParams, run_audit, write_audit
     from serbias.corpus.reader import read_corpus
 
     started = time.perf_counter()
@@ -67,10 +68,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         predictions = Path(tmp) / "bench_model.csv"
         simulated_predictions(clips, args.seed).to_csv(predictions, index=False)
-        settings = {"n_boot": args.n_boot, "n_perm": args.n_perm, "seed": args.seed}
+        settings = AuditParams(n_boot=args.n_boot, n_perm=args.n_perm, seed=args.seed)
 
         started = time.perf_counter()
-        result = run_audit([predictions], clips, **settings)
+        result = run_audit([predictions], clips, settings)
         audit_seconds = time.perf_counter() - started
         n_gaps = int((~result.gaps["flagged"]).sum())
         print(
@@ -81,7 +82,8 @@ def main() -> None:
 
         if "voice_A" in clips.columns:
             started = time.perf_counter()
-            result = run_audit([predictions], clips, human_baseline=True, **settings)
+            with_listeners = dataclasses.replace(settings, human_baseline=True)
+            result = run_audit([predictions], clips, with_listeners)
             print(f"run_audit + human-listener baseline: {time.perf_counter() - started:.1f} s")
 
         started = time.perf_counter()

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from serbias.audit.settings import AuditParams
 from serbias.errors import SerbiasError
 
 PARAMS_FILE = "params.yaml"
@@ -133,48 +134,6 @@ def override_family(train: TrainParams, **cli_values: Any) -> TrainParams:
     hints = typing.get_type_hints(type(family))
     given = {k: _coerce(hints[k], v, f"train.models.{train.model}.{k}") for k, v in given.items()}
     return train.with_family(dataclasses.replace(family, **given))
-
-
-@dataclass(frozen=True)
-class AuditParams:
-    """``serbias audit``: targets, decision rule, resampling and groups of the bias audit."""
-
-    target: Literal["intended", "observed", "both"] = "intended"
-    decision: Literal["threshold", "argmax"] = "threshold"
-    threshold: float = 0.5
-    split_name: str = "test"
-    n_boot: int = 1000
-    n_perm: int = 1000
-    n_chance: int = 20
-    confidence: float = 0.95
-    seed: int | None = None
-    reference: tuple[str, ...] = ()
-    min_actors: int = 3
-    age_edges: tuple[int, ...] = (20, 30, 40, 50, 75)
-    column_map: tuple[str, ...] = ()
-    human_baseline: bool = False
-    track: bool = True  # log the audit as a run of MLflow experiment serbias-audit
-
-    def __post_init__(self) -> None:
-        if not 0.0 < self.threshold <= 1.0:
-            raise SerbiasError(f"audit.threshold: {self.threshold} is not in (0, 1]")
-        for name in ("n_boot", "n_perm"):
-            if getattr(self, name) < 1:
-                raise SerbiasError(f"audit.{name}: {getattr(self, name)} must be at least 1")
-        if self.n_chance < 0:
-            raise SerbiasError(f"audit.n_chance: {self.n_chance} must be >= 0")
-        if not 0.0 < self.confidence < 1.0:
-            raise SerbiasError(f"audit.confidence: {self.confidence} is not in (0, 1)")
-        if self.min_actors < 2:
-            raise SerbiasError(f"audit.min_actors: {self.min_actors} must be at least 2")
-        edges = self.age_edges
-        if len(edges) < 2 or list(edges) != sorted(set(edges)):
-            raise SerbiasError(f"audit.age_edges: {list(edges)} must be at least 2 increasing ages")
-        for spec in (*self.reference, *self.column_map):
-            if "=" not in spec:
-                raise SerbiasError(
-                    f"audit: {spec!r} must look like NAME=VALUE (e.g. sex=Male, angry=Anger)"
-                )
 
 
 @dataclass(frozen=True)

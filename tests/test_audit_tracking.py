@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from serbias import tracking
+from serbias.audit import EXPERIMENT
 from serbias.cli import app
 from serbias.errors import SerbiasError
 from tests.train_helpers import tiny_corpus_and_split, tiny_params, write_store
@@ -27,7 +28,7 @@ def _client():
 
 
 def _audit_runs() -> list:
-    found = _client().get_experiment_by_name(tracking.AUDIT_EXPERIMENT)
+    found = _client().get_experiment_by_name(EXPERIMENT)
     return [] if found is None else _client().search_runs([found.experiment_id])
 
 
@@ -59,6 +60,24 @@ def test_metric_names_are_made_mlflow_safe_deterministically():
     assert tracking.metric_keys({"x:1": 1, "y": 2}) == {"x_1": 1.0, "y": 2.0}
     with pytest.raises(SerbiasError, match="'x:1' and 'x\\+1' both become MLflow metric 'x_1'"):
         tracking.metric_keys({"x:1": 1.0, "x+1": 2.0})
+
+
+def test_sidecars_become_tags_linking_the_audit_to_its_models():
+    from serbias.audit._tracking import audit_tags
+
+    svm = {"run_id": "r1", "model_uri": "models:/serbias-svm-intended@champion",
+           "registered_name": "serbias-svm-intended", "version": "3", "model": "svm",
+           "labels": "intended"}  # fmt: skip
+    cnn = {"run_id": "r2", "model_uri": "runs:/r2/model", "model": "cnn_lstm"}
+    assert audit_tags([]) == {"serbias.stage": "audit"}
+    assert audit_tags([svm, cnn, svm]) == {
+        "serbias.stage": "audit",
+        "serbias.audited_run_id": "r1,r2",
+        "serbias.audited_model": "models:/serbias-svm-intended@champion,runs:/r2/model",
+        "serbias.model": "svm,cnn_lstm",
+        "serbias.labels": "intended",
+        "serbias.audited_version": "serbias-svm-intended/3",
+    }
 
 
 def test_audit_logs_one_run_linked_to_the_audited_model(tmp_path, tracking_store):
@@ -94,7 +113,9 @@ def test_audit_logs_one_run_linked_to_the_audited_model(tmp_path, tracking_store
     assert tags["serbias.audited_version"] == "serbias-svm-intended/1"
     assert tags["serbias.model"] == "svm" and tags["serbias.labels"] == "intended"
     assert tags["serbias.version"]
-    assert run.data.params["n_boot"] == "40" and run.data.params["references.sex"] == "Male"
+    # the params are the audit section as run (params.yaml's audit keys)
+    assert run.data.params["n_boot"] == "40" and run.data.params["reference"] == "sex=Male"
+    assert run.data.params["split_name"] == "none"  # no split file: every predicted clip
     artifacts = {f.path for f in _client().list_artifacts(run.info.run_id)}
     assert {"report.html", "report.md", "gaps.csv", "by_group.csv", "metrics.json",
             "audited_models.json"} <= artifacts  # fmt: skip

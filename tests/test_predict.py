@@ -125,7 +125,7 @@ def test_a_file_that_is_not_a_training_summary_is_a_one_line_error(tmp_path, mon
             ["--model", "svm", "--hp", "lstm_units=8"],
             "'lstm_units' is not a hyperparameter of --model svm",
         ),
-        (["--model", "cnn_lstm", "--hp", "pools"], "--hp 'pools': expected NAME=VALUE"),
+        (["--model", "cnn_lstm", "--hp", "pools"], "--hp 'pools': expected KEY=VALUE, e.g. C=3"),
         (
             ["--model", "cnn_lstm", "--hp", "pools=2by2"],
             "params train.models.cnn_lstm.pools: expected an integer, got '2by2'",

@@ -18,6 +18,7 @@ from serbias.features.audio import load_clip
 from serbias.predictions.pretrained import (
     PretrainedSettings,
     cache_key,
+    load_pretrained,
     run_pretrained,
 )
 from serbias.predictions.source import directory_sha256

@@ -8,12 +8,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from serbias.audit._metrics import split_metric
+from serbias.audit._axes import PRIMARY_AXES, group_phrase
+from serbias.audit._metrics import (
+    FINDING_METRICS,
+    LISTENER_PRIMARY_METRIC,
+    PRIMARY_METRIC,
+    families_phrase,
+    metric_phrase,
+    split_metric,
+)
 
-#: Axes whose macro-F1 gap is always a headline (the reference study's two comparisons).
-PRIMARY_AXES = ("sex", "race_binary")
-#: Metric families that can make a headline (precision and selection rate stay in the tables).
-HEADLINE_FAMILIES = ("macro_f1", "accuracy", "recall", "f1")
 ALPHA = 0.05
 MAX_NOTABLE = 5
 
@@ -51,26 +55,6 @@ def adjust_p_values(p_values: pd.Series) -> pd.Series:
     if present.any():
         adjusted[present] = false_discovery_control(p_values[present].to_numpy(), method="bh")
     return adjusted
-
-
-def metric_phrase(metric: str, *, human: bool = False) -> str:
-    """``recall_Sad`` -> ``recall for Sad``; ``macro_f1`` -> ``macro-F1``."""
-    family, emotion = split_metric(metric)
-    words = {
-        "macro_f1": "macro-F1",
-        "accuracy": "accuracy",
-        "f1": "F1",
-        "recall": "recall",
-        "precision": "precision",
-        "selection_rate": "selection rate",
-    }[family]
-    if human and family == "accuracy":
-        words = "per-response accuracy"
-    return f"{words} for {emotion}" if emotion else words
-
-
-def group_phrase(axis: str, group: str) -> str:
-    return f"Age {group}" if axis == "age_band" else group
 
 
 def p_text(p: float) -> str:
@@ -128,10 +112,10 @@ def headline_findings(
     putting those in the light of how many gaps were tested."""
     vs = gaps[(gaps["kind"] == "vs_reference") & ~gaps["flagged"].astype(bool)]
     family = vs["metric"].map(lambda m: split_metric(m)[0])
-    primary_metric = "accuracy" if human else "macro_f1"
+    primary_metric = LISTENER_PRIMARY_METRIC if human else PRIMARY_METRIC
     primary = vs[(vs["metric"] == primary_metric) & vs["axis"].isin(PRIMARY_AXES)]
     primary = primary.sort_values("axis", key=lambda a: a.map(PRIMARY_AXES.index), kind="stable")
-    candidates = vs[family.isin(HEADLINE_FAMILIES) & ~vs.index.isin(primary.index)]
+    candidates = vs[family.isin(FINDING_METRICS) & ~vs.index.isin(primary.index)]
     significant = candidates[
         ((candidates["ci_low"] > 0) | (candidates["ci_high"] < 0)) & (candidates["p_value"] < ALPHA)
     ]
@@ -147,14 +131,15 @@ def headline_findings(
         for _, row in pd.concat([primary, notable.drop(columns="size")]).iterrows()
     ]
 
-    tested = vs[family.isin(HEADLINE_FAMILIES)]
+    tested = vs[family.isin(FINDING_METRICS)]
     excluding = tested[
         ((tested["ci_low"] > 0) | (tested["ci_high"] < 0)) & (tested["p_value"] < ALPHA)
     ]
     surviving = tested[tested["p_adjusted"] < ALPHA]
+    families = families_phrase(FINDING_METRICS)
     summary = (
-        f"{len(tested)} gaps to a reference group were tested (macro-F1, accuracy, per-emotion "
-        f"recall and F1); {len(excluding)} have a {round(confidence * 100):d}% CI excluding 0 "
+        f"{len(tested)} gaps to a reference group were tested ({families}); "
+        f"{len(excluding)} have a {round(confidence * 100):d}% CI excluding 0 "
         f"and p < {ALPHA}, where about {ALPHA * len(tested):.0f} would be expected by chance "
         f"alone; {len(surviving)} stay below {ALPHA} after Benjamini-Hochberg adjustment."
     )

@@ -1,99 +1,78 @@
-"""Demographic group axes of the clips, their sizes, and which groups are too small to compare.
-
-Every axis is a property of the actor (not of the clip), which is why uncertainty is
-computed by resampling actors.
-"""
+"""Each clip's group on every axis of :data:`._axes.AXES`, group sizes, small-group flags and
+the choice of reference group."""
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Mapping, Sequence
-from typing import Final
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-from serbias import vocab
-from serbias.errors import SerbiasError
-
-#: Group axes in report order; ``x`` marks an intersection.
-AXES: Final = (
-    "sex",
-    "race",
-    "race_binary",
-    "ethnicity",
-    "age_band",
-    "sex_x_race",
-    "sex_x_race_binary",
+from serbias.audit._axes import (
+    AXES,
+    DEFAULT_AGE_EDGES,
+    INTERSECTION_SEPARATOR,
+    Axis,
+    age_band_levels,
+    check_age_edges,
+    clip_columns,
 )
-DEFAULT_AGE_EDGES: Final = (20, 30, 40, 50, 75)
-DEFAULT_MIN_ACTORS: Final = 3
-#: Joins the levels of an intersection, e.g. ``Female/Caucasian``.
-INTERSECTION_SEPARATOR: Final = "/"
-
-_DEMOGRAPHIC_COLUMNS = ("actor_id", "sex", "race", "race_binary", "ethnicity", "age")
-
-
-def age_band_levels(edges: Sequence[int]) -> list[str]:
-    """Labels of the bands ``[e0, e1), [e1, e2), ...`` with open bands either side."""
-    edges = check_age_edges(edges)
-    inner = [f"{lo}-{hi - 1}" for lo, hi in itertools.pairwise(edges)]
-    return [f"<{edges[0]}", *inner, f"{edges[-1]}+"]
-
-
-def check_age_edges(edges: Sequence[int]) -> tuple[int, ...]:
-    """Edges must be at least two strictly increasing whole numbers."""
-    edges = tuple(int(e) for e in edges)
-    if len(edges) < 2 or any(b <= a for a, b in itertools.pairwise(edges)):
-        raise SerbiasError(f"age edges {list(edges)}: expected at least 2 increasing ages")
-    return edges
+from serbias.audit.settings import DEFAULT_MIN_ACTORS
+from serbias.errors import SerbiasError
 
 
 def group_labels(
-    clips: pd.DataFrame, *, age_edges: Sequence[int] = DEFAULT_AGE_EDGES
+    clips: pd.DataFrame,
+    *,
+    age_edges: Sequence[int] = DEFAULT_AGE_EDGES,
+    axes: Sequence[Axis] = AXES,
 ) -> pd.DataFrame:
-    """One ordered categorical column per axis in :data:`AXES`, aligned with ``clips``.
+    """One ordered categorical column per axis of ``axes``, aligned with ``clips``.
 
     Categories are the full vocabulary in its fixed order (unused ones included), so group
     order never depends on the data.
     """
-    missing = [c for c in _DEMOGRAPHIC_COLUMNS if c not in clips.columns]
+    missing = [c for c in ("actor_id", *clip_columns(axes)) if c not in clips.columns]
     if missing:
         raise SerbiasError(f"clip table: missing column(s) {', '.join(missing)}")
-    levels = {
-        "sex": list(vocab.SEXES),
-        "race": list(vocab.RACES),
-        "race_binary": list(vocab.RACE_BINARY),
-        "ethnicity": list(vocab.ETHNICITIES),
-    }
-    labels = {axis: clips[axis].astype(str).to_numpy() for axis in levels}
-    for axis, allowed in levels.items():
-        bad = sorted(set(labels[axis]) - set(allowed))
-        if bad:
-            raise SerbiasError(f"clip table: {axis} {bad[0]!r} is not one of {', '.join(allowed)}")
-
-    edges = check_age_edges(age_edges)
-    bands = age_band_levels(edges)
-    ages = clips["age"].to_numpy(dtype=float)
-    labels["age_band"] = np.asarray(bands, dtype=object)[np.searchsorted(edges, ages, side="right")]
-    levels["age_band"] = bands
-
-    for axis, (first, second) in {
-        "sex_x_race": ("sex", "race"),
-        "sex_x_race_binary": ("sex", "race_binary"),
-    }.items():
-        labels[axis] = np.char.add(
-            np.char.add(labels[first].astype(str), INTERSECTION_SEPARATOR),
-            labels[second].astype(str),
-        ).astype(object)
-        levels[axis] = [
-            f"{a}{INTERSECTION_SEPARATOR}{b}" for a in levels[first] for b in levels[second]
-        ]
+    labels: dict[str, np.ndarray] = {}
+    levels: dict[str, list[str]] = {}
+    for axis in axes:
+        if axis.kind == "category":
+            (column,) = axis.columns
+            labels[axis.name] = clips[column].astype(str).to_numpy()
+            levels[axis.name] = list(axis.levels)
+            bad = sorted(set(labels[axis.name]) - set(axis.levels))
+            if bad:
+                raise SerbiasError(
+                    f"clip table: {axis.name} {bad[0]!r} is not one of {', '.join(axis.levels)}"
+                )
+        elif axis.kind == "age_band":
+            (column,) = axis.columns
+            edges = check_age_edges(age_edges)
+            bands = age_band_levels(edges)
+            ages = clips[column].to_numpy(dtype=float)
+            labels[axis.name] = np.asarray(bands, dtype=object)[
+                np.searchsorted(edges, ages, side="right")
+            ]
+            levels[axis.name] = bands
+        else:  # an intersection of axes listed before it
+            first, *others = axis.columns
+            joined, crossed = labels[first].astype(str), levels[first]
+            for other in others:
+                joined = np.char.add(
+                    np.char.add(joined, INTERSECTION_SEPARATOR), labels[other].astype(str)
+                )
+                crossed = [
+                    f"{a}{INTERSECTION_SEPARATOR}{b}" for a in crossed for b in levels[other]
+                ]
+            labels[axis.name] = joined.astype(object)
+            levels[axis.name] = crossed
 
     table = pd.DataFrame(
         {
-            axis: pd.Categorical(labels[axis], categories=levels[axis], ordered=True)
-            for axis in AXES
+            axis.name: pd.Categorical(labels[axis.name], categories=levels[axis.name], ordered=True)
+            for axis in axes
         },
         index=clips.index,
     )
@@ -151,37 +130,20 @@ def small_group_reason(n_actors: int, min_actors: int) -> str:
     return ""
 
 
-def parse_references(specs: Sequence[str] | Mapping[str, str] | None) -> dict[str, str]:
-    """``["sex=Male", "race=Caucasian"]`` -> ``{"sex": "Male", "race": "Caucasian"}``."""
-    if not specs:
-        return {}
-    items = specs.items() if isinstance(specs, Mapping) else [_split_reference(s) for s in specs]
-    references = {}
-    for axis, group in items:
-        if axis not in AXES:
-            raise SerbiasError(
-                f"reference {axis}={group}: unknown axis {axis!r} "
-                f"(expected one of: {', '.join(AXES)})"
-            )
-        references[axis] = group
-    return references
-
-
-def _split_reference(spec: str) -> tuple[str, str]:
-    axis, sep, group = spec.partition("=")
-    if not sep or not axis.strip() or not group.strip():
-        raise SerbiasError(f"reference {spec!r}: expected AXIS=GROUP, e.g. sex=Male")
-    return axis.strip(), group.strip()
-
-
 def choose_reference(
-    sizes: pd.DataFrame, axis: str, requested: str | None, *, preferred: str | None = None
+    sizes: pd.DataFrame,
+    axis: str,
+    requested: str | None,
+    *,
+    preferred: str | None = None,
+    default: str | None = None,
 ) -> str | None:
     """The group others on ``axis`` are compared with: the requested one, else the largest.
 
     Largest means most actors (then most clips) among groups not flagged; None when no group
     can serve. A requested group that is absent or flagged is an error; a ``preferred`` one
-    (e.g. the model's reference, reused for the listeners) is used only when it can serve.
+    (e.g. the model's reference, reused for the listeners), then the axis's ``default``, is
+    used only when it can serve.
     """
     on_axis = sizes[sizes["axis"] == axis]
     if requested is not None:
@@ -197,8 +159,9 @@ def choose_reference(
     eligible = on_axis[~on_axis["flagged"]]
     if eligible.empty:
         return None
-    if preferred is not None and preferred in set(eligible["group"]):
-        return preferred
+    for candidate in (preferred, default):
+        if candidate is not None and candidate in set(eligible["group"]):
+            return candidate
     # stable sort keeps vocabulary order among equal sizes
     ranked = eligible.sort_values(["n_actors", "n_clips"], ascending=False, kind="stable")
     return str(ranked["group"].iloc[0])

@@ -1,8 +1,10 @@
-"""The audit's metrics, defined once for fairlearn's MetricFrame and once from summed counts.
+"""The audit's metrics, one row each of :data:`METRICS`: name, formulas, phrase, where it goes.
 
-MetricFrame (with scikit-learn metrics, ``zero_division=0``) gives the point estimates.
-Resampling needs the same numbers thousands of times, so :func:`metrics_from_counts`
-computes them from summed confusion counts; ``tests/audit`` checks the two agree.
+Each row gives its metric twice: from scikit-learn's scores of a group (the point estimates,
+through fairlearn's MetricFrame) and from summed confusion counts (:func:`metrics_from_counts`,
+which resampling calls thousands of times); ``tests/audit`` checks the two agree. Metric
+columns (``macro_f1, accuracy, f1_Anger, ..., selection_rate_Sad``), the count formulas and the
+report's phrases all follow the table's order, so adding a metric is adding a row.
 
 Targets and decisions are multi-label indicator matrices (clips x covered emotions), so
 ``accuracy`` is subset accuracy (every emotion right) and ``macro_f1`` is the unweighted
@@ -12,35 +14,190 @@ mean of the per-emotion F1 scores.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 import pandas as pd
 
 from serbias import vocab
 
-#: Per-emotion metric families, in column order after ``macro_f1`` and ``accuracy``.
-PER_EMOTION = ("f1", "recall", "precision", "selection_rate")
-#: Metrics compared with a human listener's (same meaning for a response as for a clip).
-HEADLINE_METRICS = ("macro_f1", "accuracy")
+#: The count vector summed over clips and actors: per-emotion fields (``k`` columns each),
+#: then per-row totals (one column each), in this order.
+COUNT_FIELDS: Final = (("tp", True), ("fp", True), ("fn", True), ("items", False), ("exact", False))
 
 
-def metric_names(emotions: Sequence[str]) -> list[str]:
+@dataclass(frozen=True)
+class Counts:
+    """Named parts of summed count vectors (..., :data:`COUNT_FIELDS` columns).
+
+    ``tp``, ``fp``, ``fn`` are (..., k), one column per emotion; ``items`` (rows, or listener
+    responses) and ``exact`` (rows entirely right) are (..., 1).
+    """
+
+    tp: np.ndarray
+    fp: np.ndarray
+    fn: np.ndarray
+    items: np.ndarray
+    exact: np.ndarray
+
+    @classmethod
+    def of(cls, counts: np.ndarray, n_emotions: int) -> Counts:
+        parts, start = {}, 0
+        for name, per_emotion in COUNT_FIELDS:
+            width = n_emotions if per_emotion else 1
+            parts[name] = counts[..., start : start + width]
+            start += width
+        return cls(**parts)
+
+
+@dataclass(frozen=True)
+class SklearnScores:
+    """One group's scores from scikit-learn (per emotion, except ``accuracy``)."""
+
+    precision: np.ndarray
+    recall: np.ndarray
+    f1: np.ndarray
+    accuracy: float
+    selection_rate: np.ndarray
+
+
+@dataclass(frozen=True, kw_only=True)
+class Metric:
+    """One metric family: a single number, or one per emotion (``recall_Sad``)."""
+
+    name: str
+    per_emotion: bool
+    #: from summed counts: (..., k) per emotion, else (..., 1); zero denominators give 0
+    from_counts: Callable[[Counts], np.ndarray]
+    #: from scikit-learn's scores of one group: (k,) per emotion, else a number
+    from_sklearn: Callable[[SklearnScores], np.ndarray | float]
+    phrase: str
+    #: the phrase when the unit is a listener's response rather than a clip
+    listener_phrase: str | None = None
+    #: logged to MLflow (every metric is in the CSVs)
+    tracked: bool = False
+    #: its gaps can be headline findings
+    finding: bool = False
+    #: its overall value is in metrics.json
+    headline: bool = False
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    numerator, denominator = np.broadcast_arrays(numerator, denominator)
+    out = np.zeros(numerator.shape, dtype=float)
+    np.divide(numerator, denominator, out=out, where=denominator != 0)
+    return out
+
+
+def _f1(c: Counts) -> np.ndarray:
+    return _ratio(2 * c.tp, 2 * c.tp + c.fp + c.fn)
+
+
+METRICS: Final = (
+    Metric(
+        name="macro_f1",
+        per_emotion=False,
+        from_counts=lambda c: _f1(c).mean(axis=-1, keepdims=True),
+        from_sklearn=lambda s: s.f1.mean(),
+        phrase="macro-F1",
+        tracked=True,
+        finding=True,
+        headline=True,
+    ),
+    Metric(
+        name="accuracy",
+        per_emotion=False,
+        from_counts=lambda c: _ratio(c.exact, c.items),
+        from_sklearn=lambda s: s.accuracy,
+        phrase="accuracy",
+        listener_phrase="per-response accuracy",
+        tracked=True,
+        finding=True,
+        headline=True,
+    ),
+    Metric(
+        name="f1",
+        per_emotion=True,
+        from_counts=_f1,
+        from_sklearn=lambda s: s.f1,
+        phrase="F1",
+        finding=True,
+    ),
+    Metric(
+        name="recall",
+        per_emotion=True,
+        from_counts=lambda c: _ratio(c.tp, c.tp + c.fn),
+        from_sklearn=lambda s: s.recall,
+        phrase="recall",
+        tracked=True,
+        finding=True,
+    ),
+    Metric(
+        name="precision",
+        per_emotion=True,
+        from_counts=lambda c: _ratio(c.tp, c.tp + c.fp),
+        from_sklearn=lambda s: s.precision,
+        phrase="precision",
+    ),
+    Metric(
+        name="selection_rate",
+        per_emotion=True,
+        from_counts=lambda c: _ratio(c.tp + c.fp, c.items),
+        from_sklearn=lambda s: s.selection_rate,
+        phrase="selection rate",
+    ),
+)
+METRIC_BY_NAME: Final = {metric.name: metric for metric in METRICS}
+#: The metric the study asks its question in: its gaps lead the findings, the terminal's
+#: model comparison and metrics.json.
+PRIMARY_METRIC: Final = "macro_f1"
+#: The listeners' counterpart: a response names one emotion, so it is right or wrong.
+LISTENER_PRIMARY_METRIC: Final = "accuracy"
+TRACKED_METRICS: Final = tuple(m.name for m in METRICS if m.tracked)
+FINDING_METRICS: Final = tuple(m.name for m in METRICS if m.finding)
+HEADLINE_METRICS: Final = tuple(m.name for m in METRICS if m.headline)
+_PER_EMOTION = tuple(m.name for m in METRICS if m.per_emotion)
+
+
+def metric_names(emotions: Sequence[str], *, metrics: Sequence[Metric] = METRICS) -> list[str]:
     """``macro_f1, accuracy, f1_Anger, ..., recall_Anger, ..., selection_rate_Sad``."""
-    names = list(HEADLINE_METRICS)
-    for family in PER_EMOTION:
-        names += [f"{family}_{vocab.NAME_BY_EMOTION[code]}" for code in emotions]
+    names: list[str] = []
+    for metric in metrics:
+        if metric.per_emotion:
+            names += [f"{metric.name}_{vocab.NAME_BY_EMOTION[code]}" for code in emotions]
+        else:
+            names.append(metric.name)
     return names
 
 
 def split_metric(name: str) -> tuple[str, str | None]:
     """``"recall_Sad"`` -> ``("recall", "Sad")``; ``"macro_f1"`` -> ``("macro_f1", None)``."""
-    for family in sorted(PER_EMOTION, key=len, reverse=True):
+    for family in sorted(_PER_EMOTION, key=len, reverse=True):
         if name.startswith(family + "_") and name[len(family) + 1 :] in vocab.EMOTION_NAMES:
             return family, name[len(family) + 1 :]
     return name, None
 
 
-def score_all(emotions: Sequence[str]) -> Callable:
+def metric_phrase(metric: str, *, human: bool = False) -> str:
+    """``recall_Sad`` -> ``recall for Sad``; ``macro_f1`` -> ``macro-F1``; with ``human``
+    (a listener's responses), ``accuracy`` -> ``per-response accuracy``."""
+    family, emotion = split_metric(metric)
+    row = METRIC_BY_NAME[family]
+    words = row.listener_phrase if human and row.listener_phrase else row.phrase
+    return f"{words} for {emotion}" if emotion else words
+
+
+def families_phrase(families: Sequence[str]) -> str:
+    """``macro-F1, accuracy, per-emotion F1 and recall``: the families, single numbers first."""
+    single = [METRIC_BY_NAME[f].phrase for f in families if not METRIC_BY_NAME[f].per_emotion]
+    per_emotion = [METRIC_BY_NAME[f].phrase for f in families if METRIC_BY_NAME[f].per_emotion]
+    if len(per_emotion) > 1:
+        per_emotion = [", ".join(per_emotion[:-1]) + " and " + per_emotion[-1]]
+    return ", ".join(single + [f"per-emotion {words}" for words in per_emotion])
+
+
+def score_all(emotions: Sequence[str], *, metrics: Sequence[Metric] = METRICS) -> Callable:
     """One metric function returning every metric of :func:`metric_names`, for MetricFrame.
 
     scikit-learn's ``precision_recall_fscore_support(average=None)`` gives the per-emotion
@@ -62,9 +219,14 @@ def score_all(emotions: Sequence[str]) -> Callable:
             sample_weight=sample_weight,
             zero_division=0,
         )
-        accuracy = accuracy_score(y_true, y_pred, sample_weight=sample_weight)
-        selection_rate = np.average(y_pred, axis=0, weights=sample_weight)
-        return np.concatenate([[f1.mean(), accuracy], f1, recall, precision, selection_rate])
+        scores = SklearnScores(
+            precision=precision,
+            recall=recall,
+            f1=f1,
+            accuracy=accuracy_score(y_true, y_pred, sample_weight=sample_weight),
+            selection_rate=np.average(y_pred, axis=0, weights=sample_weight),
+        )
+        return np.concatenate([np.atleast_1d(m.from_sklearn(scores)) for m in metrics])
 
     return audit_metrics
 
@@ -76,6 +238,7 @@ def group_metrics(
     emotions: Sequence[str],
     *,
     weight: np.ndarray | None = None,
+    metrics: Sequence[Metric] = METRICS,
 ) -> tuple[pd.DataFrame, pd.Series]:
     """Every audit metric by group (groups x metrics) and overall, via fairlearn's MetricFrame.
 
@@ -83,12 +246,12 @@ def group_metrics(
     """
     from fairlearn.metrics import MetricFrame
 
-    names = metric_names(emotions)
+    names = metric_names(emotions, metrics=metrics)
     sample_params = (
         None if weight is None else {"all": {"sample_weight": np.asarray(weight, float)}}
     )
     frame = MetricFrame(
-        metrics={"all": score_all(emotions)},
+        metrics={"all": score_all(emotions, metrics=metrics)},
         y_true=y_true.astype(int),
         y_pred=y_pred.astype(int),
         sensitive_features=pd.Series(sensitive_features, name="group"),
@@ -103,58 +266,35 @@ def group_metrics(
     return by_group, overall
 
 
-def n_count_columns(n_emotions: int) -> int:
-    """Width of a count vector: TP, FP, FN per emotion, then items and exact matches."""
-    return 3 * n_emotions + 2
-
-
 def row_counts(
     y_true: np.ndarray, y_pred: np.ndarray, weight: np.ndarray | None = None
 ) -> np.ndarray:
-    """Count vector of each row (n_rows x :func:`n_count_columns`), to be summed over rows.
+    """Count vector of each row (n_rows x count columns), to be summed over rows.
 
-    Layout: ``[TP_1..TP_k, FP_1..FP_k, FN_1..FN_k, items, exact]``; ``exact`` is 1 when the
-    whole row is right (subset accuracy). Rows are weighted by ``weight`` (default 1).
+    Fields as :data:`COUNT_FIELDS`; ``exact`` is 1 when the whole row is right (subset
+    accuracy). Rows are weighted by ``weight`` (default 1).
     """
     y_true = y_true.astype(bool)
     y_pred = y_pred.astype(bool)
     weight = np.ones(len(y_true)) if weight is None else np.asarray(weight, dtype=float)
-    exact = (y_true == y_pred).all(axis=1)
-    per_row = np.concatenate(
-        [
-            y_true & y_pred,
-            ~y_true & y_pred,
-            y_true & ~y_pred,
-            np.ones((len(y_true), 1), bool),
-            exact[:, None],
-        ],
-        axis=1,
-    )
+    fields = {
+        "tp": y_true & y_pred,
+        "fp": ~y_true & y_pred,
+        "fn": y_true & ~y_pred,
+        "items": np.ones((len(y_true), 1), bool),
+        "exact": (y_true == y_pred).all(axis=1)[:, None],
+    }
+    per_row = np.concatenate([fields[name] for name, _ in COUNT_FIELDS], axis=1)
     return per_row * weight[:, None]
 
 
-def metrics_from_counts(counts: np.ndarray, n_emotions: int) -> np.ndarray:
-    """Every metric of :func:`metric_names` from summed counts (..., n_count_columns).
+def metrics_from_counts(
+    counts: np.ndarray, n_emotions: int, *, metrics: Sequence[Metric] = METRICS
+) -> np.ndarray:
+    """Every metric of :func:`metric_names` from summed counts (..., count columns).
 
     Returns (..., n_metrics); vectorised over any leading axes (resamples, groups). Ratios with
     a zero denominator are 0, matching scikit-learn's ``zero_division=0``.
     """
-    k = n_emotions
-    tp, fp, fn = counts[..., :k], counts[..., k : 2 * k], counts[..., 2 * k : 3 * k]
-    items, exact = counts[..., 3 * k], counts[..., 3 * k + 1]
-    f1 = _ratio(2 * tp, 2 * tp + fp + fn)
-    recall = _ratio(tp, tp + fn)
-    precision = _ratio(tp, tp + fp)
-    selection_rate = _ratio(tp + fp, items[..., None])
-    macro_f1 = f1.mean(axis=-1)
-    accuracy = _ratio(exact, items)
-    return np.concatenate(
-        [macro_f1[..., None], accuracy[..., None], f1, recall, precision, selection_rate], axis=-1
-    )
-
-
-def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-    numerator, denominator = np.broadcast_arrays(numerator, denominator)
-    out = np.zeros(numerator.shape, dtype=float)
-    np.divide(numerator, denominator, out=out, where=denominator != 0)
-    return out
+    parts = Counts.of(np.asarray(counts), n_emotions)
+    return np.concatenate([m.from_counts(parts) for m in metrics], axis=-1)

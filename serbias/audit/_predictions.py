@@ -12,21 +12,14 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from serbias import vocab
+from serbias.audit._columns import EXTRA_COLUMNS, FILENAME, canonical_column, parse_column_map
+from serbias.audit.settings import Decision
 from serbias.errors import CorpusWarning, SerbiasError
-
-Decision = Literal["threshold", "argmax"]
-
-FILENAME = "Filename"
-#: Demographic heads of a multitask model; read and range-checked, not scored.
-EXTRA_COLUMNS = ("Female", "Non-Caucasian")
-#: Every column name a predictions CSV may use (matched case-insensitively).
-CANONICAL_COLUMNS = (FILENAME, *vocab.EMOTION_NAMES, *EXTRA_COLUMNS)
 
 _NOT_RECOGNISED = (
     "{path}: no emotion column recognised among {found}; expected some of "
@@ -78,27 +71,6 @@ class Predictions:
         )
 
 
-def parse_column_map(pairs: Sequence[str] | Mapping[str, str] | None) -> dict[str, str]:
-    """Turn ``["angry=Anger", ...]`` into ``{"angry": "Anger"}``, checking every target name.
-
-    Targets may be column names (``Anger``, ``Filename``, ``Female``) or emotion codes
-    (``ANG``), in any case.
-    """
-    if not pairs:
-        return {}
-    items = list(pairs.items()) if isinstance(pairs, Mapping) else [_split_pair(p) for p in pairs]
-    mapping: dict[str, str] = {}
-    for source, target in items:
-        canonical = _canonical(target)
-        if canonical is None:
-            raise SerbiasError(
-                f"column map {source}={target}: {target!r} is not one of "
-                f"{', '.join(CANONICAL_COLUMNS)}"
-            )
-        mapping[source.strip().casefold()] = canonical
-    return mapping
-
-
 def read_predictions(
     path: Path,
     *,
@@ -117,7 +89,7 @@ def read_predictions(
     ignored: list[str] = []
     for column in table.columns:
         key = str(column).strip()
-        canonical = mapping.get(key.casefold()) or _canonical(key)
+        canonical = mapping.get(key.casefold()) or canonical_column(key)
         if canonical is None:
             if not key.startswith("Unnamed:") and key:
                 ignored.append(key)
@@ -184,25 +156,6 @@ def _read_csv(path: Path) -> pd.DataFrame:
     if table.empty:
         raise SerbiasError(f"{path}: no prediction rows")
     return table
-
-
-def _canonical(column: str) -> str | None:
-    """The canonical column a name means (case-insensitive name or emotion code), or None."""
-    key = column.strip().casefold()
-    for canonical in CANONICAL_COLUMNS:
-        if key == canonical.casefold():
-            return canonical
-    for code, emotion_name in vocab.NAME_BY_EMOTION.items():
-        if key == code.casefold():
-            return emotion_name
-    return None
-
-
-def _split_pair(pair: str) -> tuple[str, str]:
-    source, sep, target = pair.partition("=")
-    if not sep or not source.strip() or not target.strip():
-        raise SerbiasError(f"column map {pair!r}: expected SRC=DST, e.g. angry=Anger")
-    return source.strip(), target.strip()
 
 
 def _clip_stems(column: pd.Series, path: Path) -> pd.Index:

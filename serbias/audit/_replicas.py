@@ -10,12 +10,15 @@ out-of-bag ensemble (mean score per clip) that gets the full actor-level audit.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+from serbias.audit._analysis import group_point_metrics
 from serbias.audit._predictions import Predictions
+from serbias.audit._scored import score_predictions
+from serbias.audit.settings import AuditParams
 
 _NUMBERED = re.compile(r"^(?P<family>.*?)[-_.]?(?P<index>\d+)$")
 SUMMARY_COLUMNS = [
@@ -87,6 +90,71 @@ def summarise_replicas(per_replica: pd.DataFrame, *, confidence: float = 0.95) -
     summary["t_low"] = summary["mean"] - half
     summary["t_high"] = summary["mean"] + half
     return summary[SUMMARY_COLUMNS]
+
+
+def replica_summary(
+    replica_sets: Sequence[Predictions],
+    clips: pd.DataFrame,
+    labels: pd.DataFrame,
+    references: Mapping[str, Mapping[str, str | None]],
+    settings: AuditParams,
+    *,
+    system: str,
+) -> pd.DataFrame:
+    """The reference study's per-group summary over replicas, per target of ``settings``,
+    with gaps to the audit's reference groups (``references``: target -> axis -> group)."""
+    frames = []
+    for target in settings.targets:
+        per_replica = []
+        for index, predictions in enumerate(replica_sets):
+            scored, _ = score_predictions(
+                predictions,
+                clips,
+                labels,
+                target=target,
+                decision=settings.decision,
+                threshold=settings.threshold,
+            )
+            values = group_point_metrics(scored).assign(kind="group", reference="")
+            gap_rows = _replica_gaps(values, references[target])
+            per_replica.append(
+                pd.concat([values, *gap_rows], ignore_index=True).assign(replica=index)
+            )
+        summary = summarise_replicas(
+            pd.concat(per_replica, ignore_index=True), confidence=settings.confidence
+        )
+        frames.append(summary.assign(target=target))
+    summary = pd.concat(frames, ignore_index=True)
+    summary.insert(0, "system", system)
+    return summary[
+        ["system", "target", *[c for c in summary.columns if c not in ("system", "target")]]
+    ]
+
+
+def _replica_gaps(values: pd.DataFrame, references: Mapping[str, str | None]) -> list[pd.DataFrame]:
+    """One replica's gap of every group to its axis's reference group."""
+    gap_rows = []
+    for axis, reference in references.items():
+        on_axis = values[values["axis"] == axis].pivot(
+            index="group", columns="metric", values="value"
+        )
+        if reference is None or reference not in on_axis.index:
+            continue
+        for group in on_axis.index.drop(reference):
+            differences = on_axis.loc[group] - on_axis.loc[reference]
+            gap_rows.append(
+                pd.DataFrame(
+                    {
+                        "axis": axis,
+                        "group": group,
+                        "metric": differences.index,
+                        "value": differences.to_numpy(),
+                        "kind": "gap_vs_reference",
+                        "reference": reference,
+                    }
+                )
+            )
+    return gap_rows
 
 
 def _family(stem: str) -> str | None:

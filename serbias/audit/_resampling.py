@@ -25,10 +25,6 @@ class ActorCounts:
     actor_ids: np.ndarray
     counts: np.ndarray
 
-    def rows(self, actor_ids: np.ndarray) -> np.ndarray:
-        """Positions of ``actor_ids`` in this table."""
-        return np.searchsorted(self.actor_ids, actor_ids)
-
 
 def actor_counts(
     y_true: np.ndarray, y_pred: np.ndarray, actor_id: np.ndarray, weight: np.ndarray | None = None
@@ -63,7 +59,7 @@ def bootstrap_multiplicities(n_actors: int, n_boot: int, rng: np.random.Generato
 
 
 def bootstrap_sums(group_counts: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """Summed counts of ``n_boot`` actor resamples of one group (n_boot x n_count_columns)."""
+    """Summed counts of ``n_boot`` actor resamples of one group (n_boot x count columns)."""
     multiplicities = bootstrap_multiplicities(len(group_counts), n_boot, rng)
     return multiplicities @ group_counts
 

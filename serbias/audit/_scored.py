@@ -7,9 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from serbias.audit._predictions import Decision, Predictions
+from serbias.audit._predictions import Predictions
 from serbias.audit._resampling import ActorCounts, actor_counts
-from serbias.audit._targets import Target, targets_for
+from serbias.audit._targets import targets_for
+from serbias.audit.settings import Decision, Target
 from serbias.errors import SerbiasError
 
 

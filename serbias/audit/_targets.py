@@ -10,17 +10,14 @@ target and are left out of it. The label matrices are the ones training uses
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from serbias import vocab
+from serbias.audit.settings import TARGETS, Target
 from serbias.errors import SerbiasError
 from serbias.labels import emotion_labels
-
-Target = Literal["intended", "observed"]
-TARGETS: tuple[Target, ...] = ("intended", "observed")
 
 
 def _columns(emotions: Sequence[str]) -> list[int]:
@@ -31,20 +28,6 @@ def intended_targets(emotion: pd.Series, emotions: Sequence[str] = vocab.EMOTION
     """One-hot (n_clips x len(emotions)) of each clip's intended emotion code."""
     labels = emotion_labels(pd.DataFrame({"emotion": emotion}), "intended").astype(bool)
     return labels[:, _columns(emotions)]
-
-
-def observed_targets(
-    voice_vote: pd.Series, emotions: Sequence[str] = vocab.EMOTIONS
-) -> tuple[np.ndarray, np.ndarray]:
-    """Multi-hot of the voice-only majority vote, and which clips were rated at all.
-
-    Returns ``(targets, rated)``: targets is n_clips x len(emotions); rated is False for clips
-    whose vote list is empty (their target row is all False and must not be scored).
-    """
-    votes = [v if isinstance(v, list | tuple) else [] for v in voice_vote]
-    table = pd.DataFrame({"filename": [str(i) for i in range(len(votes))], "voice_vote": votes})
-    labels = emotion_labels(table, "observed").astype(bool)
-    return labels[:, _columns(emotions)], labels.any(axis=1)
 
 
 def targets_for(

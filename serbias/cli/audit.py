@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from serbias.config import load_params, override
-from serbias.errors import SerbiasError
 
 
 def audit(
@@ -112,15 +111,13 @@ def audit(
 ) -> None:
     """Audit predictions for gender and racial bias: metrics by group with actor-level CIs,
     permutation p-values, a chance model and (optionally) the human listeners as baselines."""
-    from serbias.audit import run_audit, track_audit, write_audit
+    from serbias.audit import EXPERIMENT, audit_stage
     from serbias.cli._console import console, err_console
-    from serbias.corpus.reader import read_corpus
-    from serbias.corpus.split import load_split
 
-    settings = load_params()
-    paths = override(settings.paths, data=data, audit=out)
-    params = override(
-        settings.audit,
+    params = load_params()
+    paths = override(params.paths, data=data, audit=out)
+    settings = override(
+        params.audit,
         target=target,
         decision=decision,
         threshold=threshold,
@@ -135,48 +132,16 @@ def audit(
         human_baseline=human_baseline or None,
         track=track,
     )
-    if params.track:
-        from serbias import tracking
-
-        tracking.check_tracking()  # fail before the audit's work, not after it
-    sources = list(predictions or [])
-    if not sources and not params.human_baseline:
-        if not paths.predictions.exists():
-            raise SerbiasError(
-                f"no predictions given and {paths.predictions} does not exist "
-                "(pass PRED_CSV..., run `serbias predict`, or use --human-baseline)"
-            )
-        sources = [paths.predictions]
-
-    clips = read_corpus(paths.data, require_audio=False, strict=strict)
-    splits = load_split(split, clips) if split is not None else None
     with err_console.status("auditing") as status:
-        result = run_audit(
-            sources,
-            clips,
-            split=splits,
-            split_name=params.split_name,
-            target=params.target,
-            decision=params.decision,
-            threshold=params.threshold,
-            n_boot=params.n_boot,
-            n_perm=params.n_perm,
-            n_chance=params.n_chance,
-            seed=params.seed or 0,
-            confidence=params.confidence,
-            column_map=params.column_map,
-            reference=params.reference,
-            min_actors=params.min_actors,
-            age_edges=params.age_edges,
-            human_baseline=params.human_baseline,
+        output = audit_stage(
+            predictions or [],
+            settings,
+            paths,
+            split=split,
             strict=strict,
             progress=lambda message: status.update(message),
         )
-        status.update(f"writing {paths.audit}")
-        files = write_audit(result, paths.audit)
-        if params.track:
-            status.update("logging to MLflow")
-            run_id = track_audit(result, files)
+    result, files = output.result, output.files
     if len(result.systems) > 1:
         # one row per model: the comparison a multi-model audit (the pipeline's) is for
         for table in _comparison_tables(result):
@@ -191,16 +156,15 @@ def audit(
         for summary in result.finding_summaries.values():
             console.print(summary, highlight=False, soft_wrap=True)
     console.print(f"Report: {files['report_html']}  (metrics: {files['metrics']})", highlight=False)
-    if params.track:
-        console.print(f"MLflow run {run_id} (experiment serbias-audit)", highlight=False)
+    if output.run_id is not None:
+        console.print(f"MLflow run {output.run_id} (experiment {EXPERIMENT})", highlight=False)
 
 
 def _summary_table(result):
     """Headline gaps, each with its interval, p-value and the chance model's gap."""
     from rich.table import Table
 
-    from serbias.audit import HUMAN_SYSTEM
-    from serbias.audit._findings import metric_phrase, p_text
+    from serbias.audit import HUMAN_SYSTEM, metric_phrase, p_text
 
     level = round(result.settings.confidence * 100)
     table = Table(title="Headline gaps (group minus reference)", title_justify="left")
@@ -228,25 +192,21 @@ def _summary_table(result):
     return table
 
 
-#: The comparisons of the multi-model table: the study's sex and (binary) race gaps.
-COMPARED_AXES = ("sex", "race_binary")
-
-
 def _comparison_tables(result):
     """Per target, one row per model: overall macro-F1 and its sex and race macro-F1 gaps
     (two lines a cell, so the table fits an 80-column terminal)."""
     from rich import box
     from rich.table import Table
 
-    from serbias.audit._findings import p_text
+    from serbias.audit import PRIMARY_AXES, PRIMARY_METRIC, p_text
 
     level = round(result.settings.confidence * 100)
     by_group, gaps = result.by_group, result.gaps
-    overall = by_group[(by_group["axis"] == "overall") & (by_group["metric"] == "macro_f1")]
+    overall = by_group[(by_group["axis"] == "overall") & (by_group["metric"] == PRIMARY_METRIC)]
     gaps = gaps[
         (gaps["kind"] == "vs_reference")
-        & (gaps["metric"] == "macro_f1")
-        & gaps["axis"].isin(COMPARED_AXES)
+        & (gaps["metric"] == PRIMARY_METRIC)
+        & gaps["axis"].isin(PRIMARY_AXES)
         & ~gaps["flagged"]
     ]
     tables = []
@@ -259,13 +219,13 @@ def _comparison_tables(result):
         table.add_column("Model", no_wrap=True)
         table.add_column("Macro-F1", justify="right")
         scored = gaps[gaps["target"] == target]
-        for axis in COMPARED_AXES:
+        for axis in PRIMARY_AXES:
             pairs = scored[scored["axis"] == axis][["group", "reference"]].drop_duplicates()
             label = " / ".join(f"{g}\n- {r}" for g, r in pairs.itertuples(index=False)) or axis
             table.add_column(label, justify="right", no_wrap=True)
         for row in rows.itertuples(index=False):
             cells = [row.system, f"{row.value:.3f}"]
-            for axis in COMPARED_AXES:
+            for axis in PRIMARY_AXES:
                 found = scored[(scored["system"] == row.system) & (scored["axis"] == axis)]
                 if found.empty:
                     cells.append("")

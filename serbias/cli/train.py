@@ -25,7 +25,7 @@ def parse_hyperparameters(specs: list[str]) -> dict[str, object]:
     import yaml
 
     values = {}
-    for key, text in parse_pairs(specs, "--hp", "C=3").items():
+    for key, text in parse_pairs(specs, what="--hp", form="KEY=VALUE", example="C=3").items():
         try:
             values[key] = yaml.safe_load(text)
         except yaml.YAMLError:

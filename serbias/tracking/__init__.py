@@ -25,7 +25,6 @@ from serbias.tracking.registry import (
     sklearn_requirements,
 )
 from serbias.tracking.runs import (
-    AUDIT_EXPERIMENT,
     MODEL_URI_TAG,
     REPLICA_PARAM,
     ReplicaRun,
@@ -33,7 +32,6 @@ from serbias.tracking.runs import (
     flat_params,
     git_commit,
     log_artifact,
-    log_audit,
     log_dict,
     log_figure,
     log_metrics,
@@ -59,12 +57,12 @@ from serbias.tracking.store import (
 )
 
 __all__ = [
-    "ARTIFACT_DIR", "AUDIT_EXPERIMENT", "CHAMPION", "DEFAULT_DB", "LATEST", "MODEL_ARTIFACT",
+    "ARTIFACT_DIR", "CHAMPION", "DEFAULT_DB", "LATEST", "MODEL_ARTIFACT",
     "MODEL_URI_TAG", "REPLICA_PARAM", "SELECTION_METRIC", "TELEMETRY_OFF", "LoggedModel",
     "ModelFiles",
     "ReplicaRun", "aliases_of", "artifact_root", "check_store_exists", "check_tracking",
     "default_tracking_uri", "download_run_json", "downloaded_model", "experiment_id",
-    "flat_params", "git_commit", "keras_requirements", "log_artifact", "log_audit", "log_dict",
+    "flat_params", "git_commit", "keras_requirements", "log_artifact", "log_dict",
     "log_figure", "log_metrics", "log_model", "log_text", "metric_key", "metric_keys",
     "mlflow_module", "param_value", "promote_champion", "registered_model_name",
     "registry_version", "replica_runs", "run_context_tags", "run_id_of",

@@ -7,7 +7,7 @@ import posixpath
 import re
 import subprocess
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,7 +124,6 @@ def log_artifact(path: Path, artifact_path: str | None = None) -> None:
         mlflow.log_artifact(str(path), artifact_path)
 
 
-AUDIT_EXPERIMENT = "serbias-audit"
 _METRIC_BAD = re.compile(r"[^A-Za-z0-9_\-./ ]")
 
 
@@ -160,64 +159,6 @@ def flat_params(settings: Mapping[str, Any], prefix: str = "") -> dict[str, str]
         else:
             flat[f"{prefix}{key}"] = param_value(value) if value is not None else "none"
     return flat
-
-
-def log_audit(
-    metrics: Mapping[str, float],
-    *,
-    outputs: Mapping[str, Path],
-    settings: Mapping[str, Any],
-    audited: Sequence[Mapping[str, Any]] = (),
-    run_name: str = "audit",
-    parent_run_id: str | None = None,
-) -> str:
-    """Log one audit as a run of experiment ``serbias-audit``; returns the run id.
-
-    ``settings`` become params (nested mappings flattened as ``reference.sex``), ``metrics``
-    the run's metrics (names made MLflow-safe by :func:`metric_key`), every file of ``outputs``
-    (report.html/.md, gaps.csv, by_group.csv, metrics.json, ...; ``plots/`` kept) its
-    artifacts. ``audited`` describes the audited models (``run_id``, ``model_uri``,
-    ``registered_name``, ``version``, ``model``, ``labels``, as ``serbias predict`` records
-    them); when known they become tags
-    ``serbias.audited_run_id`` / ``serbias.audited_model`` (comma-separated when several) so
-    an audit can be found from, and compared with, the training run it audited.
-    With ``parent_run_id`` the run is nested under that audit run.
-    """
-    tags = {"serbias.stage": "audit"}
-    for tag, field in (
-        ("serbias.audited_run_id", "run_id"),
-        ("serbias.audited_model", "model_uri"),
-        ("serbias.model", "model"),
-        ("serbias.labels", "labels"),
-    ):
-        values = list(dict.fromkeys(str(a[field]) for a in audited if a.get(field)))
-        if values:
-            tags[tag] = ",".join(values)[:5000]
-    registered = list(
-        dict.fromkeys(
-            f"{a['registered_name']}/{a['version']}"
-            for a in audited
-            if a.get("registered_name") and a.get("version")
-        )
-    )
-    if registered:
-        tags["serbias.audited_version"] = ",".join(registered)[:5000]
-    flat = metric_keys(metrics)
-    with tracked_run(
-        experiment=AUDIT_EXPERIMENT,
-        run_name=run_name,
-        params=flat_params(settings),
-        tags=tags,
-        parent_run_id=parent_run_id,
-    ) as run_id:
-        if flat:
-            log_metrics(flat)
-        for path in sorted(map(Path, outputs.values())):
-            if path.is_file():
-                log_artifact(path, "plots" if path.parent.name == "plots" else None)
-        if audited:
-            log_dict([dict(a) for a in audited], "audited_models.json")
-    return run_id
 
 
 def replica_runs(parent: str) -> list[ReplicaRun]:

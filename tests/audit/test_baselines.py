@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from serbias.audit import HUMAN_SYSTEM, group_labels, human_scored, run_audit
+from serbias.audit import HUMAN_SYSTEM, AuditParams, group_labels, human_scored, run_audit
 from serbias.corpus.reader import read_corpus
 from serbias.errors import SerbiasError
 from tests.audit.clips import balanced_actors, make_clips, noisy_scores, write_predictions
@@ -38,7 +38,9 @@ def _voted_clips() -> pd.DataFrame:
 
 
 def test_human_metrics_are_per_response_and_match_hand_computation() -> None:
-    result = run_audit([], _voted_clips(), human_baseline=True, n_boot=20, n_perm=20, min_actors=2)
+    result = run_audit(
+        [], _voted_clips(), AuditParams(human_baseline=True, n_boot=20, n_perm=20, min_actors=2)
+    )
     values = result.by_group.set_index(["axis", "group", "metric"])["value"]
     # accuracy: responses naming the intended emotion / all responses = (3 + 1 + 2 + 4) / 16
     assert values[("overall", "all", "accuracy")] == float(F(10, 16))
@@ -68,14 +70,14 @@ def test_clips_without_votes_are_left_out_and_counted() -> None:
 def test_missing_vote_counts_are_an_error() -> None:
     clips = _voted_clips().drop(columns=["voice_S"])
     with pytest.raises(SerbiasError, match=r"no voice vote counts .*tabulatedVotes\.csv"):
-        run_audit([], clips, human_baseline=True)
+        run_audit([], clips, AuditParams(human_baseline=True))
 
 
 def test_human_baseline_on_a_metadata_only_directory(tmp_path: Path) -> None:
     root = write_corpus(tmp_path / "corpus")
     shutil.rmtree(root / "AudioWAV")
     clips = read_corpus(root, require_audio=False)
-    result = run_audit([], clips, human_baseline=True, n_boot=20, n_perm=20)
+    result = run_audit([], clips, AuditParams(human_baseline=True, n_boot=20, n_perm=20))
     # the factory's votes: 6 for the intended emotion + 4 Neutral (Neutral clips: 10 of 10);
     # per actor 20 non-Neutral clips (120 of 200 right) and 2 Neutral clips (20 of 20 right)
     overall = result.by_group[
@@ -87,7 +89,7 @@ def test_human_baseline_on_a_metadata_only_directory(tmp_path: Path) -> None:
 
 def test_real_crema_d_voice_only_accuracy_is_40_00_percent(crema_d_metadata: Path) -> None:
     clips = read_corpus(crema_d_metadata, require_audio=False)
-    result = run_audit([], clips, human_baseline=True, n_boot=10, n_perm=10)
+    result = run_audit([], clips, AuditParams(human_baseline=True, n_boot=10, n_perm=10))
     assert result.human.n_responses == 68_568
     assert result.metrics["human.overall.accuracy"] == 27_429 / 68_568
     assert f"{result.metrics['human.overall.accuracy']:.2%}" == "40.00%"
@@ -100,7 +102,9 @@ def test_listeners_gap_sits_beside_the_models_with_a_paired_interval(tmp_path: P
         intended = clips["emotion"].cat.codes.to_numpy() == j
         clips[f"voice_{letter}"] = pd.array(3 * intended + (letter == "N"), dtype="Int64")
     path = write_predictions(tmp_path / "p.csv", noisy_scores(clips, seed=1))
-    result = run_audit([path], clips, human_baseline=True, n_boot=200, n_perm=50, n_chance=2)
+    result = run_audit(
+        [path], clips, AuditParams(human_baseline=True, n_boot=200, n_perm=50, n_chance=2)
+    )
     model, listeners = result.analyses
     assert listeners.references == model.references  # Female (4 actors) on the sex axis
     row = result.gaps[

@@ -178,3 +178,29 @@ def test_bad_predictions_and_empty_split_are_one_line_errors(
         ],
     )
     assert result.exit_code == 1 and "is in split 'test'" in result.output
+
+
+def test_the_stage_audits_the_default_predictions_and_names_them_when_missing(
+    tiny_corpus: Path, tmp_path: Path
+) -> None:
+    import dataclasses
+
+    from serbias.audit import AuditParams, audit_stage
+    from serbias.config import PathsParams
+    from serbias.errors import SerbiasError
+
+    settings = AuditParams(n_boot=20, n_perm=20, n_chance=0, min_actors=2, track=False)
+    paths = PathsParams(data=tiny_corpus, predictions=tmp_path / "absent", audit=tmp_path / "out")
+    with pytest.raises(SerbiasError, match=r"no predictions given and .*absent does not exist"):
+        audit_stage([], settings, paths)
+    assert not paths.audit.exists()
+
+    clips = read_corpus(tiny_corpus)
+    write_predictions(tmp_path / "preds" / "model.csv", noisy_scores(clips, seed=0))
+    output = audit_stage([], settings, dataclasses.replace(paths, predictions=tmp_path / "preds"))
+    assert output.run_id is None  # track=False: no MLflow store needed
+    assert [system.name for system in output.result.systems] == ["model"]
+    assert (
+        output.files["metrics"] == paths.audit / "metrics.json"
+        and output.files["metrics"].is_file()
+    )

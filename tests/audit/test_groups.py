@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from serbias.audit import group_labels, group_sizes
-from serbias.audit._groups import age_band_levels, choose_reference, parse_references
+from serbias.audit._axes import age_band_levels, parse_references
+from serbias.audit._groups import choose_reference
 from serbias.errors import SerbiasError
 from tests.audit.clips import make_clips
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from serbias.audit import run_audit
+from serbias.audit import AuditParams, run_audit
 from tests.audit.clips import make_clips
 
 # Two Female actors (1001, 1002) and two Male actors (1003, 1004), each portraying Anger,
@@ -19,6 +19,7 @@ ACTORS = [
     (1003, "Male", "Caucasian", "Not Hispanic", 25),
     (1004, "Male", "African American", "Not Hispanic", 35),
 ]
+SETTINGS = AuditParams(n_boot=50, n_perm=50, n_chance=3, min_actors=2, reference=("sex=Male",))
 # Scores for Anger, Happy, Sad; >= 0.5 is a prediction (0.5 itself counts, 0.49 does not).
 SCORES = {
     "1001_DFA_ANG_XX": (0.9, 0.1, 0.2),  # predicts {Anger}           right
@@ -97,9 +98,7 @@ def result(tmp_path_factory: pytest.TempPathFactory):
         .reset_index()
     )
     table.to_csv(path, index=False)
-    return run_audit(
-        [path], clips, n_boot=50, n_perm=50, n_chance=3, min_actors=2, reference=["sex=Male"]
-    )
+    return run_audit([path], clips, SETTINGS)
 
 
 def _values(result, axis: str, group: str) -> pd.Series:
@@ -166,9 +165,7 @@ def test_stem_and_wav_filenames_give_the_same_audit(result, tmp_path: Path) -> N
     table.index = [f"AudioWAV/{name}.WAV" for name in table.index]
     path = tmp_path / "wav_names.csv"
     table.rename_axis("Filename").reset_index().to_csv(path, index=False)
-    again = run_audit(
-        [path], clips, n_boot=50, n_perm=50, n_chance=3, min_actors=2, reference=["sex=Male"]
-    )
+    again = run_audit([path], clips, SETTINGS)
     pd.testing.assert_frame_equal(
         again.by_group.drop(columns="system"), result.by_group.drop(columns="system")
     )

@@ -9,6 +9,7 @@ from sklearn.metrics import f1_score
 
 from serbias import vocab
 from serbias.audit import (
+    AuditParams,
     Resampling,
     Scored,
     actor_counts,
@@ -20,8 +21,15 @@ from serbias.audit import (
     metrics_from_counts,
     permutation_p_value,
 )
+from serbias.audit._axes import AXIS_BY_NAME
 from serbias.audit._resampling import percentile_interval, rng_for
 from tests.audit.clips import balanced_actors, make_clips, noisy_scores
+
+SEX = (AXIS_BY_NAME["sex"],)
+
+
+def _resampling(**settings) -> Resampling:
+    return Resampling.of(AuditParams(**settings))
 
 
 def _scored(clips: pd.DataFrame, scores: pd.DataFrame, *, system: str = "model") -> Scored:
@@ -78,8 +86,8 @@ def test_analyse_intervals_are_percentiles_of_metricframe_on_actor_resamples(
 ) -> None:
     """Re-derive the Female macro-F1 interval with MetricFrame on each resampled clip set."""
     scored = _scored(clips, noisy_scores(clips, seed=2))
-    resampling = Resampling(n_boot=40, n_perm=10, n_chance=0, seed=11)
-    analysis = analyse(scored, resampling=resampling, axes=("sex",))
+    resampling = _resampling(n_boot=40, n_perm=10, n_chance=0, seed=11)
+    analysis = analyse(scored, resampling=resampling, axes=SEX)
     counts = actor_counts(scored.y_true, scored.y_pred, scored.actor_id)
     female_actors = counts.actor_ids[:6]  # actors 1001..1006 are the Female ones
     draws = bootstrap_multiplicities(6, 40, rng_for(11, "boot", "sex", "Female"))
@@ -107,9 +115,7 @@ def test_analyse_intervals_are_percentiles_of_metricframe_on_actor_resamples(
 def test_bootstrap_is_reproducible_for_a_seed_and_changes_with_it(clips: pd.DataFrame) -> None:
     scored = _scored(clips, noisy_scores(clips, seed=3))
     runs = [
-        analyse(
-            scored, resampling=Resampling(n_boot=200, n_perm=50, n_chance=2, seed=s), axes=("sex",)
-        )
+        analyse(scored, resampling=_resampling(n_boot=200, n_perm=50, n_chance=2, seed=s), axes=SEX)
         for s in (7, 7, 8)
     ]
     pd.testing.assert_frame_equal(runs[0].by_group, runs[1].by_group)
@@ -136,7 +142,7 @@ def test_no_difference_gives_p_one_and_interval_around_zero() -> None:
     scores = pd.concat([female, male])
     scored = _scored(clips, scores)
     analysis = analyse(
-        scored, resampling=Resampling(n_boot=300, n_perm=300, n_chance=0, seed=0), axes=("sex",)
+        scored, resampling=_resampling(n_boot=300, n_perm=300, n_chance=0, seed=0), axes=SEX
     )
     gaps = analysis.gaps[analysis.gaps["kind"] == "vs_reference"].set_index("metric")
     assert (gaps["gap"].abs() < 1e-12).all()
@@ -149,8 +155,8 @@ def test_planted_difference_gives_small_p_and_interval_excluding_zero() -> None:
     scores = noisy_scores(clips, seed=5, hit_rate={"Female": 0.95, "Male": 0.35})
     analysis = analyse(
         _scored(clips, scores),
-        resampling=Resampling(n_boot=500, n_perm=1000, n_chance=10, seed=0),
-        axes=("sex",),
+        resampling=_resampling(n_boot=500, n_perm=1000, n_chance=10, seed=0),
+        axes=SEX,
     )
     gap = analysis.gaps[
         (analysis.gaps["kind"] == "vs_reference") & (analysis.gaps["metric"] == "macro_f1")
@@ -169,8 +175,8 @@ def test_chance_model_gap_is_near_zero_while_the_real_gap_is_not() -> None:
     scores = noisy_scores(clips, seed=6, hit_rate={"Female": 0.4, "Male": 0.9})
     analysis = analyse(
         _scored(clips, scores),
-        resampling=Resampling(n_boot=50, n_perm=50, n_chance=100, seed=0),
-        axes=("sex",),
+        resampling=_resampling(n_boot=50, n_perm=50, n_chance=100, seed=0),
+        axes=SEX,
     )
     gaps = analysis.gaps[analysis.gaps["kind"] == "vs_reference"].set_index("metric")
     recall = [f"recall_{name}" for name in vocab.EMOTION_NAMES]

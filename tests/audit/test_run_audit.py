@@ -11,11 +11,16 @@ import pytest
 from scipy import stats
 
 from serbias import vocab
-from serbias.audit import Scored, group_labels, group_metrics, run_audit, write_audit
+from serbias.audit import AuditParams, Scored, group_labels, group_metrics, run_audit, write_audit
 from serbias.errors import CorpusWarning, SerbiasError
 from tests.audit.clips import balanced_actors, make_clips, noisy_scores, write_predictions
 
 FAST = {"n_boot": 100, "n_perm": 100, "n_chance": 3}
+
+
+def settings(**changes) -> AuditParams:
+    """Fast settings for tests (``changes`` as AuditParams fields)."""
+    return AuditParams(**{**FAST, **changes})
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +44,9 @@ def test_third_party_four_emotion_system_is_scored_on_its_classes(
     path = tmp_path / "vendor.csv"
     pd.DataFrame(rows).to_csv(path, index=False)
 
-    result = run_audit([path], clips, column_map=["angry=Anger"], reference=["sex=Male"], **FAST)
+    result = run_audit(
+        [path], clips, settings(column_map=("angry=Anger",), reference=("sex=Male",))
+    )
     system = result.systems[0]
     assert system.emotions == ("ANG", "HAP", "NEU", "SAD")
     # Disgust and Fear clips (2 sentences x 6 actors x 2 emotions) have no covered target
@@ -66,7 +73,7 @@ def test_several_files_are_separate_systems(clips: pd.DataFrame, tmp_path: Path)
     scores = noisy_scores(clips, seed=0)
     first = write_predictions(tmp_path / "svm.csv", scores)
     second = write_predictions(tmp_path / "cnn.csv", noisy_scores(clips, seed=1))
-    result = run_audit([first, second], clips, min_actors=2, **FAST)
+    result = run_audit([first, second], clips, settings(min_actors=2))
     assert [s.name for s in result.systems] == ["svm", "cnn"]
     assert result.replica_summary is None
     assert "svm.intended.sex.Female.macro_f1" in result.metrics
@@ -83,7 +90,7 @@ def test_bootstrap_replicas_get_the_reference_studys_summary(
         subset = clips[rng.random(len(clips)) < 0.6]
         subsets.append(subset)
         write_predictions(directory / f"cnn_{index:03d}.csv", noisy_scores(subset, seed=index))
-    result = run_audit([directory], clips, min_actors=2, reference=["sex=Male"], **FAST)
+    result = run_audit([directory], clips, settings(min_actors=2, reference=("sex=Male",)))
     assert [s.name for s in result.systems] == ["cnn"] and result.systems[0].n_replicas == 3
     summary = result.replica_summary.set_index(["target", "axis", "kind", "group", "metric"])
 
@@ -114,7 +121,7 @@ def test_split_restricts_the_clips_and_an_empty_intersection_is_an_error(
     path = write_predictions(tmp_path / "p.csv", noisy_scores(clips, seed=0))
     test_clips = list(clips.loc[clips["actor_id"].isin([1001, 1002, 1004, 1005]), "filename"])
     split = {"train": [], "val": [], "test": test_clips}
-    result = run_audit([path], clips, split=split, min_actors=2, **FAST)
+    result = run_audit([path], clips, settings(min_actors=2), split=split)
     assert result.systems[0].n_scored["intended"] == len(test_clips)
     assert result.systems[0].n_outside_split == len(clips) - len(test_clips)
 
@@ -126,9 +133,9 @@ def test_split_restricts_the_clips_and_an_empty_intersection_is_an_error(
         SerbiasError,
         match=r"train_only.csv: none of its 24 predicted corpus clip\(s\) is in split 'test'",
     ):
-        run_audit([only_train], clips, split=split, **FAST)
+        run_audit([only_train], clips, settings(), split=split)
     with pytest.raises(SerbiasError, match="split 'holdout' not in the split file"):
-        run_audit([path], clips, split=split, split_name="holdout", **FAST)
+        run_audit([path], clips, settings(split_name="holdout"), split=split)
 
 
 def test_unknown_clips_warn_or_fail_when_strict(clips: pd.DataFrame, tmp_path: Path) -> None:
@@ -139,10 +146,10 @@ def test_unknown_clips_warn_or_fail_when_strict(clips: pd.DataFrame, tmp_path: P
         CorpusWarning,
         match=r"2 of 74 predicted clip\(s\) are not in the corpus \(e\.g\. 9001_DFA_ANG_XX",
     ):
-        result = run_audit([path], clips, min_actors=2, **FAST)
+        result = run_audit([path], clips, settings(min_actors=2))
     assert result.systems[0].n_not_in_corpus == 2
     with pytest.raises(SerbiasError, match="are not in the corpus"):
-        run_audit([path], clips, strict=True, **FAST)
+        run_audit([path], clips, settings(), strict=True)
 
 
 def test_observed_target_uses_vote_ties_and_skips_unrated_clips(tmp_path: Path) -> None:
@@ -154,7 +161,7 @@ def test_observed_target_uses_vote_ties_and_skips_unrated_clips(tmp_path: Path) 
     )
     scores.loc["1002_DFA_ANG_XX", "Neutral"] = 1.0  # observed {Neutral}: right
     path = write_predictions(tmp_path / "p.csv", scores)
-    result = run_audit([path], clips, target="both", **FAST)
+    result = run_audit([path], clips, settings(target="both"))
     assert result.systems[0].exclusions["observed"].unrated == 1
     assert result.systems[0].n_scored == {"intended": 6, "observed": 5}
     observed = result.by_group[
@@ -179,20 +186,20 @@ def test_observed_target_needs_rated_clips(tmp_path: Path) -> None:
         tmp_path / "p.csv", pd.DataFrame(0.2, index=clips["filename"], columns=["Anger", "Sad"])
     )
     with pytest.raises(SerbiasError, match=r"p \(observed target\): no clip left to score"):
-        run_audit([path], clips, target="observed", **FAST)
+        run_audit([path], clips, settings(target="observed"))
 
 
 def test_single_actor_groups_are_flagged_not_compared(tmp_path: Path) -> None:
     actors = [*balanced_actors(3, 3), (1007, "Female", "Asian", "Not Hispanic", 30)]
     clips = make_clips(actors)
     path = write_predictions(tmp_path / "p.csv", noisy_scores(clips, seed=0))
-    result = run_audit([path], clips, **FAST)
+    result = run_audit([path], clips, settings())
     asian = result.gaps[(result.gaps["axis"] == "race") & (result.gaps["group"] == "Asian")]
     assert asian["flagged"].all() and asian["gap"].isna().all() and asian["p_value"].isna().all()
     assert asian["note"].str.startswith("single actor").all()
     assert not any(key.startswith("intended.race.Asian_vs") for key in result.metrics)
     with pytest.raises(SerbiasError, match="reference race=Asian: single actor"):
-        run_audit([path], clips, reference=["race=Asian"], **FAST)
+        run_audit([path], clips, settings(reference=("race=Asian",)))
 
 
 def test_outputs_are_complete_deterministic_and_replace_a_previous_audit(
@@ -202,8 +209,8 @@ def test_outputs_are_complete_deterministic_and_replace_a_previous_audit(
         tmp_path / "model.csv", noisy_scores(clips, seed=0, hit_rate={"Female": 0.9, "Male": 0.3})
     )
     out_a, out_b = tmp_path / "a", tmp_path / "b"
-    files = write_audit(run_audit([path], clips, min_actors=2, seed=3, **FAST), out_a)
-    write_audit(run_audit([path], clips, min_actors=2, seed=3, **FAST), out_b)
+    files = write_audit(run_audit([path], clips, settings(min_actors=2, seed=3)), out_a)
+    write_audit(run_audit([path], clips, settings(min_actors=2, seed=3)), out_b)
     produced = sorted(p.relative_to(out_a) for p in out_a.rglob("*") if p.is_file())
     for name in (
         "metrics.json",
@@ -243,19 +250,19 @@ def test_outputs_are_complete_deterministic_and_replace_a_previous_audit(
     assert html.count("data:image/png;base64,") == 2 and "<table>" in html
 
     # re-running into the same directory replaces it; a foreign directory is refused
-    write_audit(run_audit([path], clips, min_actors=2, seed=4, **FAST), out_a)
+    write_audit(run_audit([path], clips, settings(min_actors=2, seed=4)), out_a)
     assert (out_a / "metrics.json").read_bytes() != (out_b / "metrics.json").read_bytes()
     foreign = tmp_path / "home"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("mine")
     with pytest.raises(SerbiasError, match="not empty and holds no previous audit"):
-        write_audit(run_audit([path], clips, min_actors=2, **FAST), foreign)
+        write_audit(run_audit([path], clips, settings(min_actors=2)), foreign)
     assert (foreign / "notes.txt").read_text() == "mine"
 
 
 def test_nothing_to_audit_is_an_error(clips: pd.DataFrame) -> None:
     with pytest.raises(SerbiasError, match="nothing to audit"):
-        run_audit([], clips)
+        run_audit([], clips, AuditParams())
 
 
 def test_scored_sets_need_two_emotions() -> None:

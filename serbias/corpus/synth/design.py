@@ -15,6 +15,7 @@ import numpy as np
 
 from serbias import vocab
 from serbias.errors import SerbiasError
+from serbias.text import split_pair
 
 FIRST_ACTOR_ID: Final = 1001
 MAX_ACTORS: Final = 91
@@ -142,10 +143,10 @@ def clip_seeds(seed: int, index: int) -> tuple[np.random.SeedSequence, ...]:
 
 def parse_bias(spec: str) -> BiasSpec:
     """Parse one ``GROUP=VALUE:STRENGTH`` spec; the value is matched case-insensitively."""
-    group, sep, rest = spec.partition("=")
-    value, sep2, strength_text = rest.rpartition(":")
-    if not (sep and sep2 and group.strip() and value.strip()):
-        raise SerbiasError(f"bias {spec!r}: expected {BIAS_FORM}")
+    group, rest = split_pair(spec, what="bias", form=BIAS_FORM, example="sex=Female:0.8")
+    value, sep, strength_text = rest.rpartition(":")
+    if not (sep and value.strip()):
+        raise SerbiasError(f"bias {spec!r}: expected {BIAS_FORM}, e.g. sex=Female:0.8")
     group = group.strip().lower()
     if group not in BIAS_GROUPS:
         raise SerbiasError(f"bias {spec!r}: group {group!r} is not one of {', '.join(BIAS_GROUPS)}")

@@ -1,47 +1,11 @@
-"""A tiny document model rendered twice: Markdown (report.md) and self-contained HTML."""
+"""The report as one self-contained HTML page: inline CSS, figures embedded as base64 PNGs."""
 
 from __future__ import annotations
 
 import base64
 import html
-from dataclasses import dataclass, field
 
-
-@dataclass(frozen=True)
-class Heading:
-    text: str
-    level: int = 2
-
-
-@dataclass(frozen=True)
-class Paragraph:
-    text: str
-
-
-@dataclass(frozen=True)
-class Bullets:
-    items: list[str]
-
-
-@dataclass(frozen=True)
-class Table:
-    columns: list[str]
-    rows: list[list[str]]
-    caption: str = ""
-    #: columns (by position) aligned right, e.g. numbers
-    numeric: frozenset[int] = field(default_factory=frozenset)
-
-
-@dataclass(frozen=True)
-class Figure:
-    """A PNG: linked by relative path in Markdown, embedded as base64 in HTML."""
-
-    path: str
-    png: bytes
-    caption: str
-
-
-Block = Heading | Paragraph | Bullets | Table | Figure
+from serbias.audit.report._blocks import Block, Bullets, Figure, Heading, Paragraph, Table
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 72rem;
@@ -56,29 +20,8 @@ figcaption { font-size: 0.9rem; color: #555; } li { margin: 0.3rem 0; }
 """
 
 
-def to_markdown(title: str, blocks: list[Block]) -> str:
-    lines = [f"# {title}", ""]
-    for block in blocks:
-        if isinstance(block, Heading):
-            lines += [f"{'#' * block.level} {block.text}", ""]
-        elif isinstance(block, Paragraph):
-            lines += [block.text, ""]
-        elif isinstance(block, Bullets):
-            lines += [f"- {item}" for item in block.items] + [""]
-        elif isinstance(block, Table):
-            if block.caption:
-                lines += [f"**{block.caption}**", ""]
-            align = ["---:" if i in block.numeric else "---" for i in range(len(block.columns))]
-            lines.append("| " + " | ".join(_md_cell(c) for c in block.columns) + " |")
-            lines.append("| " + " | ".join(align) + " |")
-            lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block.rows]
-            lines.append("")
-        elif isinstance(block, Figure):
-            lines += [f"![{block.caption}]({block.path})", "", f"*{block.caption}*", ""]
-    return "\n".join(lines).rstrip() + "\n"
-
-
 def to_html(title: str, blocks: list[Block]) -> str:
+    """A complete HTML document of ``title`` and every block."""
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -120,7 +63,3 @@ def _html_table(table: Table) -> str:
         body.append(f"<tr>{cells}</tr>")
     caption = f"<caption>{html.escape(table.caption)}</caption>" if table.caption else ""
     return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-
-
-def _md_cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")

@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 
 from serbias import vocab
-from serbias.audit._findings import metric_phrase
-from serbias.audit._metrics import split_metric
+from serbias.audit._metrics import metric_phrase, split_metric
 
 _DPI = 110
 

@@ -1,0 +1,278 @@
+"""Gaps on one axis of a scored set: each group against the reference, and the spread.
+
+A gap is a group's metric minus its reference group's; its interval comes from the groups'
+actor bootstraps, its p-value from permuting actors between the two groups, and the chance
+model's gap sits beside it. The spread is fairlearn's ``between_groups`` difference and ratio
+over the groups with enough actors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from serbias.audit._metrics import metrics_from_counts
+from serbias.audit._resampling import (
+    ActorCounts,
+    percentile_interval,
+    permutation_p_value,
+    permutation_sums,
+    rng_for,
+)
+
+GAP_COLUMNS = [
+    "axis",
+    "kind",
+    "group",
+    "reference",
+    "metric",
+    "value",
+    "reference_value",
+    "gap",
+    "ci_low",
+    "ci_high",
+    "ratio",
+    "ratio_ci_low",
+    "ratio_ci_high",
+    "p_value",
+    "chance_gap",
+    "chance_sd",
+    "n_actors",
+    "n_actors_reference",
+    "n_clips",
+    "n_clips_reference",
+    "flagged",
+    "note",
+]
+
+
+@dataclass(frozen=True)
+class BootGap:
+    """A gap's bootstrap resamples (n_boot x metrics) and the actors they were drawn from.
+
+    Two gaps are paired (their difference gets an interval) when both were resampled on the
+    same actors, as a model's and the listeners' are.
+    """
+
+    actors: tuple[int, ...]
+    reference_actors: tuple[int, ...]
+    samples: np.ndarray
+
+
+@dataclass(frozen=True)
+class AxisSamples:
+    """One axis of a scored set: each group's actors, point values, bootstrap and chance-model
+    metrics."""
+
+    axis: str
+    names: list[str]
+    n_emotions: int
+    counts: ActorCounts
+    #: groups x metrics (MetricFrame), and every scored clip's
+    point: pd.DataFrame
+    overall: pd.Series
+    #: by group: n_clips, n_actors, flagged, reason
+    sizes: pd.DataFrame
+    #: group -> rows of ``counts`` (its actors)
+    members: dict[str, np.ndarray]
+    #: group -> n_boot x metrics, and all the groups' actors together
+    boot: dict[str, np.ndarray]
+    boot_overall: np.ndarray
+    #: group -> n_chance x metrics; empty without a chance model
+    chance: dict[str, np.ndarray]
+    n_perm: int
+    seed: int
+    confidence: float
+
+    def group_metric(self, group: str) -> np.ndarray:
+        """A group's metrics from its summed counts (equal to :attr:`point`, tested)."""
+        return metrics_from_counts(
+            self.counts.counts[self.members[group]].sum(axis=0), self.n_emotions
+        )
+
+
+def reference_gaps(
+    samples: AxisSamples, reference: str
+) -> tuple[list[pd.DataFrame], dict[tuple[str, str, str], BootGap]]:
+    """Rows of every group against ``reference``, and each compared group's bootstrap gaps."""
+    s = samples
+    gaps: list[pd.DataFrame] = []
+    boot_gaps: dict[tuple[str, str, str], BootGap] = {}
+    for g in s.sizes.index:
+        if g == reference:
+            continue
+        common = dict(
+            axis=s.axis,
+            group=g,
+            reference=reference,
+            names=s.names,
+            value=s.point.loc[g].to_numpy(),
+            reference_value=s.point.loc[reference].to_numpy(),
+            sizes=(s.sizes.loc[g], s.sizes.loc[reference]),
+        )
+        if s.sizes.loc[g, "flagged"]:
+            gaps.append(_gap_rows(**common, note=str(s.sizes.loc[g, "reason"])))
+            continue
+        boot_gap = s.boot[g] - s.boot[reference]
+        pool = np.concatenate([s.members[g], s.members[reference]])
+        labels = np.repeat([0, 1], [len(s.members[g]), len(s.members[reference])])
+        null = metrics_from_counts(
+            permutation_sums(
+                s.counts.counts[pool],
+                labels,
+                2,
+                s.n_perm,
+                rng_for(s.seed, "perm", s.axis, g, reference),
+            ),
+            s.n_emotions,
+        )
+        observed = s.group_metric(g) - s.group_metric(reference)
+        ratio_boot = divide(s.boot[g], s.boot[reference])
+        chance_gap = s.chance[g] - s.chance[reference] if s.chance else None
+        gaps.append(
+            _gap_rows(
+                **common,
+                gap_ci=percentile_interval(boot_gap, s.confidence),
+                ratio_ci=percentile_interval(ratio_boot, s.confidence),
+                p_value=permutation_p_value(null[0] - null[1], observed),
+                chance=chance_gap,
+            )
+        )
+        boot_gaps[(s.axis, g, reference)] = BootGap(
+            tuple(s.counts.actor_ids[s.members[g]]),
+            tuple(s.counts.actor_ids[s.members[reference]]),
+            boot_gap,
+        )
+    return gaps, boot_gaps
+
+
+def between_groups(samples: AxisSamples, eligible: list[str]) -> pd.DataFrame:
+    """Largest minus smallest group value among comparable groups, and smallest / largest.
+
+    These are fairlearn's ``between_groups`` difference and ratio, restricted to groups with
+    enough actors. The p-value is an omnibus permutation test: could shuffling actors among
+    these groups produce a spread this large?
+    """
+    s = samples
+    point = s.point.loc[eligible].to_numpy(dtype=float)
+    difference = point.max(axis=0) - point.min(axis=0)
+    ratio = divide(point.min(axis=0), point.max(axis=0))
+    highest = np.asarray(eligible)[point.argmax(axis=0)]
+    lowest = np.asarray(eligible)[point.argmin(axis=0)]
+
+    stacked = np.stack([s.boot[g] for g in eligible])
+    spread = stacked.max(axis=0) - stacked.min(axis=0)
+    ratio_boot = divide(stacked.min(axis=0), stacked.max(axis=0))
+    pool = np.concatenate([s.members[g] for g in eligible])
+    labels = np.repeat(np.arange(len(eligible)), [len(s.members[g]) for g in eligible])
+    null = metrics_from_counts(
+        permutation_sums(
+            s.counts.counts[pool],
+            labels,
+            len(eligible),
+            s.n_perm,
+            rng_for(s.seed, "perm", s.axis, "between_groups"),
+        ),
+        s.n_emotions,
+    )
+    observed_groups = np.stack([s.group_metric(g) for g in eligible])
+    observed = observed_groups.max(axis=0) - observed_groups.min(axis=0)
+    p_value = permutation_p_value(null.max(axis=0) - null.min(axis=0), observed, two_sided=False)
+    chance_mean = chance_sd = np.full(len(s.names), np.nan)
+    if s.chance:
+        chance_stack = np.stack([s.chance[g] for g in eligible])
+        chance_spread = chance_stack.max(axis=0) - chance_stack.min(axis=0)
+        chance_mean, chance_sd = _mean_sd(chance_spread)
+    gap_low, gap_high = percentile_interval(spread, s.confidence)
+    ratio_low, ratio_high = percentile_interval(ratio_boot, s.confidence)
+    n_actors = s.sizes["n_actors"]
+    n_clips = s.sizes["n_clips"]
+    return pd.DataFrame(
+        {
+            "axis": s.axis,
+            "kind": "between_groups",
+            "group": highest,
+            "reference": lowest,
+            "metric": s.names,
+            "value": point.max(axis=0),
+            "reference_value": point.min(axis=0),
+            "gap": difference,
+            "ci_low": gap_low,
+            "ci_high": gap_high,
+            "ratio": ratio,
+            "ratio_ci_low": ratio_low,
+            "ratio_ci_high": ratio_high,
+            "p_value": p_value,
+            "chance_gap": chance_mean,
+            "chance_sd": chance_sd,
+            "n_actors": n_actors.loc[highest].to_numpy(),
+            "n_actors_reference": n_actors.loc[lowest].to_numpy(),
+            "n_clips": n_clips.loc[highest].to_numpy(),
+            "n_clips_reference": n_clips.loc[lowest].to_numpy(),
+            "flagged": False,
+            "note": f"spread over {len(eligible)} groups: {', '.join(eligible)}",
+        }
+    )
+
+
+def divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """Element-wise ratio; NaN where the denominator is 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(
+            denominator != 0, numerator / np.where(denominator != 0, denominator, 1), np.nan
+        )
+
+
+def _gap_rows(
+    *,
+    axis: str,
+    group: str,
+    reference: str,
+    names: list[str],
+    value: np.ndarray,
+    reference_value: np.ndarray,
+    sizes: tuple[pd.Series, pd.Series],
+    gap_ci: tuple[np.ndarray, np.ndarray] | None = None,
+    ratio_ci: tuple[np.ndarray, np.ndarray] | None = None,
+    p_value: np.ndarray | None = None,
+    chance: np.ndarray | None = None,
+    note: str = "",
+) -> pd.DataFrame:
+    """Rows of one group-vs-reference comparison; a flagged group gets sizes and a note only."""
+    blank = np.full(len(names), np.nan)
+    flagged = gap_ci is None
+    chance_mean, chance_sd = _mean_sd(chance) if chance is not None else (blank, blank)
+    group_sizes_, reference_sizes = sizes
+    return pd.DataFrame(
+        {
+            "axis": axis,
+            "kind": "vs_reference",
+            "group": group,
+            "reference": reference,
+            "metric": names,
+            "value": value,
+            "reference_value": reference_value,
+            "gap": blank if flagged else value - reference_value,
+            "ci_low": blank if flagged else gap_ci[0],
+            "ci_high": blank if flagged else gap_ci[1],
+            "ratio": blank if flagged else divide(value, reference_value),
+            "ratio_ci_low": blank if flagged else ratio_ci[0],
+            "ratio_ci_high": blank if flagged else ratio_ci[1],
+            "p_value": blank if flagged else p_value,
+            "chance_gap": chance_mean,
+            "chance_sd": chance_sd,
+            "n_actors": int(group_sizes_["n_actors"]),
+            "n_actors_reference": int(reference_sizes["n_actors"]),
+            "n_clips": int(group_sizes_["n_clips"]),
+            "n_clips_reference": int(reference_sizes["n_clips"]),
+            "flagged": flagged,
+            "note": note,
+        }
+    )
+
+
+def _mean_sd(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    sd = samples.std(axis=0, ddof=1) if len(samples) > 1 else np.full(samples.shape[1:], np.nan)
+    return samples.mean(axis=0), sd

@@ -1,0 +1,214 @@
+"""The report as blocks: headline findings first, then what was audited, results, method."""
+
+from __future__ import annotations
+
+from serbias import vocab
+from serbias.audit._axes import PRIMARY_AXES
+from serbias.audit._result import AuditResult, SystemInfo
+from serbias.audit.report._blocks import Block, Bullets, Figure, Heading, Paragraph, Table
+from serbias.audit.report._tables import analysis_section, replica_section
+from serbias.audit.report._text import section_title
+from serbias.audit.settings import AuditParams
+
+
+def report_blocks(result: AuditResult, figures: dict[tuple[str, str], list[Figure]]) -> list[Block]:
+    """The report, headline findings first."""
+    settings = result.settings
+    blocks: list[Block] = [Heading("Headline findings")]
+    for analysis in result.analyses:
+        key = (analysis.system, analysis.target)
+        found = [f.sentence for f in result.findings if (f.system, f.target) == key]
+        not_compared = _not_compared_primary(result, *key)
+        blocks.append(Paragraph(section_title(*key) + ":"))
+        blocks.append(Bullets(found + not_compared + [result.finding_summaries.get(key, "")]))
+    blocks += _audited(result)
+    blocks += _group_sizes(result)
+    for analysis in result.analyses:
+        key = (analysis.system, analysis.target)
+        blocks += analysis_section(result, analysis.system, analysis.target, figures.get(key, []))
+    if result.replica_summary is not None:
+        blocks += replica_section(result)
+    blocks += _method(settings)
+    return blocks
+
+
+def _audited(result: AuditResult) -> list[Block]:
+    s = result.settings
+    rows = []
+    for system in result.systems:
+        for target in s.targets:
+            excluded = system.exclusions[target].describe() or "none"
+            rows.append(
+                [
+                    system.name,
+                    _sources(system),
+                    _emotions(system),
+                    target,
+                    str(system.n_scored[target]),
+                    f"{system.n_predicted}",
+                    f"{system.n_not_in_corpus}",
+                    f"{system.n_outside_split}",
+                    excluded,
+                ]
+            )
+    blocks: list[Block] = [Heading("What was audited")]
+    if rows:
+        blocks.append(
+            Table(
+                [
+                    "System",
+                    "Predictions",
+                    "Emotions scored",
+                    "Target",
+                    "Clips scored",
+                    "Rows in CSV",
+                    "Not in corpus",
+                    "Outside split",
+                    "Not scored against target",
+                ],
+                rows,
+                numeric=frozenset({4, 5, 6, 7}),
+            )
+        )
+    for system in result.systems:
+        if system.is_subset:
+            covered = ", ".join(vocab.NAME_BY_EMOTION[e] for e in system.emotions)
+            blocks.append(
+                Paragraph(
+                    f"{system.name} covers {len(system.emotions)} of 6 emotions ({covered}); "
+                    "it is scored on those classes only, on clips whose target is one of them, "
+                    "so its macro-F1 is over "
+                    f"{len(system.emotions)} classes and is not comparable with a 6-class system's."
+                )
+            )
+        if system.n_replicas:
+            blocks.append(
+                Paragraph(
+                    f"{system.name} pools {system.n_replicas} bootstrap-replica prediction files: "
+                    "each clip's score is its mean over the replicas that predicted it "
+                    "(out-of-bag ensemble). The "
+                    "reference study's per-replica summary is in the section Bootstrap replicas."
+                )
+            )
+    rule = (
+        f"an emotion is predicted when its score is >= {s.threshold:g}; several or none may be"
+        if s.decision == "threshold"
+        else "the highest-scoring emotion is predicted"
+    )
+    targets = {
+        "intended": "intended (the emotion the actor portrayed)",
+        "observed": "observed (the crowd's voice-only majority vote; ties give several labels)",
+    }
+    if result.split_name:
+        scope = f"clips of the {result.split_name!r} split"
+    elif result.systems:
+        scope = "every predicted clip that is in the corpus"
+    else:
+        scope = "every clip in the corpus"
+    chance = f", {s.n_chance} chance shuffles" if result.systems else ""
+    settings = [
+        f"Scope: {scope}.",
+        "Target: " + "; ".join(targets[t] for t in s.targets) + ".",
+        f"Decision rule: {s.decision}: {rule}." if result.systems else "",
+        f"Uncertainty: {s.n_boot} actor-level bootstrap resamples "
+        f"({round(s.confidence * 100)}% percentile "
+        f"intervals), {s.n_perm} actor-level permutations{chance}, seed {s.seed}.",
+        f"Groups with fewer than {s.min_actors} actors are listed but not compared.",
+        f"Age bands from edges {list(s.age_edges)}.",
+        "Reference groups: " + _references(result) + ".",
+    ]
+    blocks.append(Bullets([line for line in settings if line]))
+    if result.human is not None:
+        h = result.human
+        blocks.append(
+            Paragraph(
+                f"Human listeners: {h.n_responses} voice-only responses to {h.n_clips} clips "
+                f"of {h.n_actors} "
+                f"actors (tabulatedVotes.csv); {h.n_unrated} clip(s) in scope had no votes."
+            )
+        )
+    return blocks
+
+
+def _group_sizes(result: AuditResult) -> list[Block]:
+    first = result.analyses[0]
+    sizes = first.sizes
+    rows = [
+        [r.axis, r.group, str(r.n_clips), str(r.n_actors), r.reason] for r in sizes.itertuples()
+    ]
+    differs = any(
+        not a.sizes[["axis", "group", "n_clips", "n_actors"]].equals(
+            sizes[["axis", "group", "n_clips", "n_actors"]]
+        )
+        for a in result.analyses[1:]
+    )
+    note = (
+        f"Sizes of {section_title(first.system, first.target)}; other scored sets differ slightly "
+        "(group_sizes.csv has them all)."
+        if differs
+        else "The same for every scored set."
+    )
+    return [
+        Heading("Group sizes"),
+        Paragraph(note),
+        Table(["Axis", "Group", "Clips", "Actors", "Note"], rows, numeric=frozenset({2, 3})),
+    ]
+
+
+def _method(settings: AuditParams) -> list[Block]:
+    level = round(settings.confidence * 100)
+    bullets = [
+        "Gap: a group's metric minus its reference group's (by default the group with most "
+        "actors). Negative means the system does worse for that group.",
+        f"{level}% CI: actor-level bootstrap. Clips are nested in actors (every actor records "
+        "every emotion), so resampling clips would understate uncertainty. Each resample draws "
+        "actors with replacement within each group and keeps all their clips; the interval is "
+        f"the percentile interval of {settings.n_boot} resamples. With few actors in a group "
+        "the interval is too narrow; trust the p-value more there.",
+        "p: actor-level permutation test. Group labels are shuffled among the actors of the "
+        f"two groups ({settings.n_perm} times) and p = (b + 1) / (m + 1), where b of m "
+        "shuffles give a gap at least as large in absolute value. The between-groups p is the "
+        "same test for the spread over all comparable groups.",
+        "p (BH): Benjamini-Hochberg adjusted over every gap of the same system and target. "
+        "Many gaps are tested; some will have p < 0.05 by chance.",
+        "Chance model: the system's decisions shuffled across clips (keeping how often each "
+        f"emotion is predicted), {settings.n_chance} times; its gaps (mean ± SD) are what a "
+        "system with no bias would show on these groups.",
+        "Human listeners: CREMA-D's voice-only crowd responses scored like a system, one "
+        "response at a time, against the intended emotion. Their gap beside the model's shows "
+        "whether the model is more biased than people; model - human has an interval when "
+        "both were resampled on the same actors.",
+        "Groups with fewer actors than the minimum, or a single actor, are listed with their "
+        "sizes and never compared.",
+    ]
+    return [Heading("How to read this report"), Bullets(bullets)]
+
+
+def _not_compared_primary(result: AuditResult, system: str, target: str) -> list[str]:
+    rows = result.gaps[
+        (result.gaps["system"] == system)
+        & (result.gaps["target"] == target)
+        & (result.gaps["kind"] == "vs_reference")
+        & result.gaps["flagged"].astype(bool)
+        & result.gaps["axis"].isin(PRIMARY_AXES)
+    ]
+    return [
+        f"{r.group} vs {r.reference} ({r.axis}) is not compared: {r.note}."
+        for r in rows.drop_duplicates(["axis", "group"]).itertuples()
+    ]
+
+
+def _sources(system: SystemInfo) -> str:
+    if len(system.sources) == 1:
+        return system.sources[0].name
+    return f"{len(system.sources)} files ({system.sources[0].name} ...)"
+
+
+def _emotions(system: SystemInfo) -> str:
+    names = ", ".join(vocab.NAME_BY_EMOTION[e] for e in system.emotions)
+    return names if system.is_subset else f"all 6 ({names})"
+
+
+def _references(result: AuditResult) -> str:
+    first = result.analyses[0].references
+    return ", ".join(f"{axis}={group}" for axis, group in first.items() if group is not None)

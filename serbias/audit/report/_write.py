@@ -1,0 +1,193 @@
+"""Write an audit to a directory: metrics.json, tidy CSVs, plot data, PNGs and the report.
+
+Everything is written to a temporary directory that replaces ``out_dir`` only when complete.
+A previous audit output is replaced; any other non-empty directory is refused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from serbias.atomic import atomic_dir
+from serbias.audit._baselines import HUMAN_SYSTEM
+from serbias.audit._metrics import (
+    LISTENER_PRIMARY_METRIC,
+    PRIMARY_METRIC,
+    metric_phrase,
+    split_metric,
+)
+from serbias.audit._result import AuditResult
+from serbias.audit.report._blocks import Figure
+from serbias.audit.report._html import to_html
+from serbias.audit.report._markdown import to_markdown
+from serbias.audit.report._plots import gap_heatmap, group_metric_figure
+from serbias.audit.report._sections import report_blocks
+from serbias.audit.report._text import section_title
+from serbias.errors import SerbiasError
+from serbias.text import slug
+
+TITLE = "Bias audit of speech emotion recognition"
+MARKER = "audit.json"
+_FLOAT = "%.6f"
+
+
+def write_audit(result: AuditResult, out_dir: Path) -> dict[str, Path]:
+    """Write every output of ``result`` into ``out_dir``; returns output name -> final path."""
+    out_dir = Path(out_dir)
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / MARKER).is_file():
+        raise SerbiasError(
+            f"{out_dir}: directory is not empty and holds no previous audit; choose another --out"
+        )
+    files: dict[str, Path] = {}
+    with atomic_dir(out_dir, force=True) as tmp:
+        (tmp / "plots").mkdir()
+
+        def save_text(name: str, relative: str, text: str) -> None:
+            (tmp / relative).write_text(text, encoding="utf-8")
+            files[name] = out_dir / relative
+
+        def save_csv(name: str, relative: str, frame: pd.DataFrame) -> None:
+            save_text(
+                name, relative, frame.to_csv(index=False, float_format=_FLOAT, lineterminator="\n")
+            )
+
+        save_text(
+            "metrics",
+            "metrics.json",
+            json.dumps(result.headline_metrics, indent=2, sort_keys=True) + "\n",
+        )
+        save_text(
+            "settings", MARKER, json.dumps(_provenance(result), indent=2, sort_keys=True) + "\n"
+        )
+        save_csv("by_group", "by_group.csv", result.by_group)
+        save_csv("gaps", "gaps.csv", result.gaps)
+        save_csv("group_sizes", "group_sizes.csv", result.group_sizes)
+        if result.replica_summary is not None:
+            save_csv("replicas", "replicas.csv", result.replica_summary)
+        save_csv(
+            f"plot_{PRIMARY_METRIC}",
+            f"plots/{PRIMARY_METRIC}_by_group.csv",
+            _plot_by_group(result, PRIMARY_METRIC),
+        )
+        save_csv("plot_recall_gap", "plots/recall_gap.csv", _plot_recall_gap(result))
+
+        figures = _figures(result)
+        for made in figures.values():
+            for figure in made:
+                (tmp / figure.path).write_bytes(figure.png)
+                files[Path(figure.path).stem] = out_dir / figure.path
+
+        blocks = report_blocks(result, figures)
+        save_text("report_md", "report.md", to_markdown(TITLE, blocks))
+        save_text("report_html", "report.html", to_html(TITLE, blocks))
+    return files
+
+
+def _figures(result: AuditResult) -> dict[tuple[str, str], list[Figure]]:
+    """Per scored set: its primary metric by group, and its recall-gap heatmap if any."""
+    figures: dict[tuple[str, str], list[Figure]] = {}
+    for analysis in result.analyses:
+        prefix = _file_prefix(result, analysis.system, analysis.target)
+        rows = result.by_group[
+            (result.by_group["system"] == analysis.system)
+            & (result.by_group["target"] == analysis.target)
+        ]
+        gap_rows = result.gaps[
+            (result.gaps["system"] == analysis.system) & (result.gaps["target"] == analysis.target)
+        ]
+        human = analysis.system == HUMAN_SYSTEM
+        metric = LISTENER_PRIMARY_METRIC if human else PRIMARY_METRIC
+        label = section_title(analysis.system, analysis.target)
+        png = group_metric_figure(
+            rows, metric=metric, title=label, confidence=result.settings.confidence
+        )
+        made = [
+            Figure(
+                f"plots/{prefix}{metric}_by_group.png",
+                png,
+                f"{label}: {metric_phrase(metric, human=human)} by group",
+            )
+        ]
+        heat = gap_heatmap(gap_rows, family="recall", title=label)
+        if heat is not None:
+            made.append(
+                Figure(
+                    f"plots/{prefix}recall_gap_heatmap.png",
+                    heat,
+                    f"{label}: recall gap to the reference group, per emotion",
+                )
+            )
+        figures[(analysis.system, analysis.target)] = made
+    return figures
+
+
+def _plot_by_group(result: AuditResult, metric: str) -> pd.DataFrame:
+    rows = result.by_group[
+        (result.by_group["metric"] == metric) & (result.by_group["axis"] != "overall")
+    ]
+    frame = rows[
+        ["system", "target", "axis", "group", "value", "ci_low", "ci_high", "n_actors", "flagged"]
+    ]
+    frame = frame.rename(columns={"value": metric})
+    frame.insert(4, "label", frame["axis"] + ": " + frame["group"])
+    return frame.reset_index(drop=True)
+
+
+def _plot_recall_gap(result: AuditResult) -> pd.DataFrame:
+    gaps = result.gaps
+    rows = gaps[
+        (gaps["kind"] == "vs_reference")
+        & ~gaps["flagged"].astype(bool)
+        & gaps["metric"].map(lambda m: split_metric(m)[0] == "recall")
+    ].copy()
+    rows["emotion"] = rows["metric"].map(lambda m: split_metric(m)[1])
+    rows["comparison"] = rows["axis"] + ": " + rows["group"] + " vs " + rows["reference"]
+    columns = [
+        "system",
+        "target",
+        "axis",
+        "group",
+        "reference",
+        "comparison",
+        "emotion",
+        "gap",
+        "ci_low",
+        "ci_high",
+        "p_value",
+    ]
+    return rows[columns].reset_index(drop=True)
+
+
+def _provenance(result: AuditResult) -> dict:
+    return {
+        "tool": "serbias audit",
+        "settings": result.stated_settings,
+        "references_used": {f"{a.system}|{a.target}": a.references for a in result.analyses},
+        "systems": [
+            {
+                "name": system.name,
+                "sources": [str(p) for p in system.sources],
+                "emotions": list(system.emotions),
+                "n_predicted": system.n_predicted,
+                "n_not_in_corpus": system.n_not_in_corpus,
+                "n_outside_split": system.n_outside_split,
+                "n_scored": system.n_scored,
+                "n_replicas": system.n_replicas,
+                "excluded": {t: dataclasses.asdict(e) for t, e in system.exclusions.items()},
+            }
+            for system in result.systems
+        ],
+        "human": None if result.human is None else dataclasses.asdict(result.human),
+        "findings": [f.sentence for f in result.findings],
+    }
+
+
+def _file_prefix(result: AuditResult, system: str, target: str) -> str:
+    if system == HUMAN_SYSTEM:
+        return "human_"
+    many = len(result.systems) > 1
+    return (f"{slug(system)}_" if many else "") + f"{target}_"
