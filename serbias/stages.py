@@ -168,3 +168,22 @@ def predict_replicas(params: Params, *, out: Path | None = None) -> tuple[list[P
         batch_size=params.predict.batch_size,
     )  # fmt: skip
     return written, out_dir
+
+
+def audit(
+    params: Params,
+    predictions: list[Path] | tuple[Path, ...] = (),
+    *,
+    split: Path | None = None,
+    strict: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> Any:
+    """Audit ``predictions`` (default ``paths.predictions``) with the ``audit`` settings,
+    writing ``paths.audit`` and, when ``audit.track``, an MLflow run (see
+    :func:`serbias.audit.audit_stage`)."""
+    from serbias.audit import audit_stage
+
+    return audit_stage(
+        list(predictions), params.audit, params.paths, split=split, strict=strict,
+        progress=progress,
+    )  # fmt: skip

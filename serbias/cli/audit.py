@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -111,7 +112,8 @@ def audit(
 ) -> None:
     """Audit predictions for gender and racial bias: metrics by group with actor-level CIs,
     permutation p-values, a chance model and (optionally) the human listeners as baselines."""
-    from serbias.audit import EXPERIMENT, audit_stage
+    from serbias import stages
+    from serbias.audit import EXPERIMENT
     from serbias.cli._console import console, err_console
 
     params = load_params()
@@ -133,10 +135,9 @@ def audit(
         track=track,
     )
     with err_console.status("auditing") as status:
-        output = audit_stage(
+        output = stages.audit(
+            replace(params, paths=paths, audit=settings),
             predictions or [],
-            settings,
-            paths,
             split=split,
             strict=strict,
             progress=lambda message: status.update(message),
