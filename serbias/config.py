@@ -223,9 +223,22 @@ def override(section: Section, **cli_values: Any) -> Section:
     if not changes:
         return section
     hints = typing.get_type_hints(type(section))
-    name = next(k for k, v in typing.get_type_hints(Params).items() if v is type(section))
+    name = _section_name(type(section), Params) or type(section).__name__
     changes = {k: _coerce(hints[k], v, f"{name}.{k}") for k, v in changes.items()}
     return dataclasses.replace(section, **changes)  # type: ignore[type-var]
+
+
+def _section_name(cls: type, within: type, prefix: str = "") -> str | None:
+    """The dotted params key of section class ``cls`` inside ``within`` (e.g.
+    ``predict.pretrained``), or None."""
+    for key, hint in typing.get_type_hints(within).items():
+        if hint is cls:
+            return prefix + key
+        if dataclasses.is_dataclass(hint) and (
+            found := _section_name(cls, hint, f"{prefix}{key}.")
+        ):
+            return found
+    return None
 
 
 def _fill_seeds(params: Params) -> Params:

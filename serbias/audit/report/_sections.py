@@ -90,6 +90,9 @@ def _audited(result: AuditResult) -> list[Block]:
                     "reference study's per-replica summary is in the section Bootstrap replicas."
                 )
             )
+    blocks += [
+        Paragraph(f"Warning ({name}): {warning}") for name, warning in _pretrained_warnings(result)
+    ]
     rule = (
         f"an emotion is predicted when its score is >= {s.threshold:g}; several or none may be"
         if s.decision == "threshold"
@@ -212,3 +215,21 @@ def _emotions(system: SystemInfo) -> str:
 def _references(result: AuditResult) -> str:
     first = result.analyses[0].references
     return ", ".join(f"{axis}={group}" for axis, group in first.items() if group is not None)
+
+
+def _pretrained_warnings(result: AuditResult) -> list[tuple[str, str]]:
+    """(system, warning) for pretrained models whose files mention CREMA-D (from the
+    predictions' sidecars, which ``serbias predict --model onnx:/hf:`` writes)."""
+    import warnings
+
+    from serbias.audit._tracking import audited_models
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # unreadable sidecars are reported by the tracking step
+        audited = audited_models(result)
+    found = []
+    for info in audited:
+        warning = (info.get("pretrained") or {}).get("contamination_warning")
+        if warning and (info["system"], warning) not in found:
+            found.append((info["system"], warning))
+    return found
