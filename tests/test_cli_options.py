@@ -24,15 +24,25 @@ def _helps(command: str) -> str:
     return " ".join(param.help or "" for param in group.commands[command].params)
 
 
+def _keys(section: object, prefix: str) -> list[str]:
+    """Every leaf params key of a section (nested sections flattened: ``a.b.c``)."""
+    keys = []
+    for f in dataclasses.fields(section):
+        value = getattr(section, f.name)
+        if dataclasses.is_dataclass(value):
+            keys += _keys(value, f"{prefix}{f.name}.")
+        else:
+            keys.append(f"{prefix}{f.name}")
+    return keys
+
+
 @pytest.mark.parametrize("section", STAGE_SECTIONS)
 def test_every_params_field_has_an_option_naming_its_key(section):
     helps = _helps(section).replace("\\[", "[")
-    fields = dataclasses.fields(type(getattr(Params(), section)))
+    keys = _keys(getattr(Params(), section), f"{section}.")
     missing = [
-        f.name
-        for f in fields
-        if f"{section}.{f.name}" not in PARAMS_ONLY and f"[{section}.{f.name}" not in helps
-        and f"; {section}.{f.name}" not in helps and f", {section}.{f.name}" not in helps
+        key for key in keys
+        if key not in PARAMS_ONLY and not any(f"{mark}{key}" in helps for mark in ("[", "; ", ", "))
     ]  # fmt: skip
     assert missing == []
 

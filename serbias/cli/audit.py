@@ -9,6 +9,16 @@ from typing import Annotated
 import typer
 
 from serbias.config import load_params, override
+from serbias.errors import SerbiasError
+
+
+def _ages(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        raise SerbiasError(f"--age-edges {text!r}: expected comma-separated whole ages") from None
 
 
 def audit(
@@ -89,11 +99,23 @@ def audit(
         int | None,
         typer.Option("--min-actors", help="Smaller groups are not compared \\[audit.min_actors]."),
     ] = None,
+    confidence: Annotated[
+        float | None,
+        typer.Option("--confidence", help="Interval level, e.g. 0.95 \\[audit.confidence]."),
+    ] = None,
+    age_edges: Annotated[
+        str | None,
+        typer.Option(
+            "--age-edges",
+            help="Age band edges, comma-separated, e.g. 20,30,40,50,75 \\[audit.age_edges].",
+        ),
+    ] = None,
     human_baseline: Annotated[
         bool,
         typer.Option(
             "--human-baseline",
-            help="Also audit the human listeners (voice-only votes of tabulatedVotes.csv).",
+            help="Also audit the human listeners (voice-only votes of tabulatedVotes.csv) "
+            "\\[audit.human_baseline].",
         ),
     ] = False,
     strict: Annotated[
@@ -131,6 +153,8 @@ def audit(
         column_map=tuple(column_map) if column_map else None,
         reference=tuple(reference) if reference else None,
         min_actors=min_actors,
+        confidence=confidence,
+        age_edges=_ages(age_edges),
         human_baseline=human_baseline or None,
         track=track,
     )

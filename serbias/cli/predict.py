@@ -48,8 +48,8 @@ def predict(
         typer.Option(
             "--batch-size",
             min=1,
-            help="Clips per batch \\[predict.batch_size; pretrained models: "
-            "predict.pretrained.batch_size, where 1 means no padding].",
+            help="Clips per batch \\[predict.batch_size; for pretrained models "
+            "\\[predict.pretrained.batch_size], where 1 means no padding].",
         ),
     ] = None,
     data: Annotated[
