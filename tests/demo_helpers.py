@@ -24,7 +24,11 @@ from tests.feature_factory import tone, write_wav
 from tests.train_helpers import tiny_corpus_and_split, tiny_params
 
 #: Small inputs: 32 mel bands x 40 frames at 8 kHz (1.25 s), fast to train on.
-DEMO_EXTRACT = ExtractParams(sample_rate=8000, duration=1.25, n_fft=512, hop_length=256, n_mels=32)
+DEMO_EXTRACT = ExtractParams(
+    sample_rate=8000,
+    duration=1.25,
+    kind_params={"logmel": {"n_fft": 512, "hop_length": 256, "n_mels": 32}},
+)
 MULTITASK = "models:/serbias-multitask-intended@champion"
 SVM = "models:/serbias-svm-intended@latest"
 
@@ -54,15 +58,13 @@ def _build(root: Path) -> DemoStore:
     from serbias.features.extract import extract_features
     from serbias.training import train
 
-    corpus, split = tiny_corpus_and_split(root / "corpus")
+    corpus, _ = tiny_corpus_and_split(root / "corpus")
     extract_features(
         read_corpus(corpus),
-        split,
         root / "features",
         params=DEMO_EXTRACT,
         jobs=1,
         corpus_fingerprint="c" * 64,
-        split_fingerprint="s" * 64,
     )
     with warnings.catch_warnings():
         # tones carry no emotion: the SVM's ANOVA filter finds nothing significant

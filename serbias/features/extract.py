@@ -1,17 +1,17 @@
-"""Extract log-mel and SVM features for every split into the feature store, in parallel.
+"""Extract every feature kind asked for from every clip of the corpus, in parallel.
 
-Each clip is decoded and resampled once and feeds both kinds. Worker processes (each
-handed a precomputed plan, so none imports librosa) write each clip's rows straight into
-a preallocated float32 ``.npy`` file per split and kind, at the clip's position in the
-split file. Nobody holds raw audio beyond the clip at hand or maps the big arrays: peak
-memory stays at a few clips per worker whatever the corpus size. The files are then
-streamed into ``{split}_{kind}.npz`` and the manifest is written last, all inside a
-temporary directory that replaces ``out_dir`` only on success.
+Each clip is decoded and resampled once and feeds every kind. Worker processes (each
+handed a precomputed plan of the kinds' extractors, so none imports librosa) write each
+clip's rows straight into a preallocated float32 ``.npy`` file per kind, at the clip's
+position in the corpus. Nobody holds raw audio beyond the clip at hand or maps the big
+arrays: peak memory stays at a few clips per worker whatever the corpus size. The files
+are then streamed into ``<kind>.npz`` and the manifest is written last, all inside a
+temporary directory that replaces ``out_dir`` only on success. Splits play no part: the
+store is current as long as the corpus and the feature parameters are.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import multiprocessing
 import os
@@ -26,26 +26,24 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from serbias.atomic import atomic_dir, write_json
+from serbias.cpu import available_cpus
 from serbias.errors import SerbiasError
 from serbias.features.audio import AudioError, load_clip
-from serbias.features.handcrafted import HandcraftedExtractor
-from serbias.features.logmel import LogMelExtractor
+from serbias.features.base import KINDS, Extractor, feature_kind
+from serbias.features.params import ExtractParams
 from serbias.features.store import (
     FORMAT,
     FORMAT_VERSION,
-    KINDS,
     MANIFEST,
+    kind_params,
     npz_writer,
     read_manifest,
     store_file,
 )
-from serbias.params import ExtractParams
 
 if TYPE_CHECKING:
     import pandas as pd
 
-#: Settings that do not change the features, so they are not part of the store's identity.
-RUN_SETTINGS = ("kinds", "jobs", "skip_bad")
 MAX_CHUNK = 64
 #: Versions recorded in the manifest (the libraries whose numbers end up in the features).
 LIBRARIES = ("numpy", "scipy", "librosa", "soundfile", "soxr")
@@ -56,7 +54,6 @@ class BadClip:
     """A clip left out of the store (``--skip-bad``) and why."""
 
     filename: str
-    split: str
     reason: str
 
 
@@ -67,8 +64,8 @@ class ExtractSummary:
     out_dir: Path
     up_to_date: bool
     kinds: tuple[str, ...]
-    counts: dict[str, int]
-    shapes: dict[str, tuple[int, ...]]
+    clips: int  # rows stored per kind (bad clips left out)
+    shapes: dict[str, tuple[int, ...]]  # file name -> array shape
     bad: tuple[BadClip, ...] = ()
     clips_extracted: int = 0
     jobs: int = 0
@@ -78,8 +75,7 @@ class ExtractSummary:
 
 @dataclass(frozen=True)
 class _Task:
-    split: str
-    row: int
+    row: int  # in the output files (clips with audio, in corpus order)
     filename: str
     path: str
 
@@ -106,17 +102,15 @@ class _Output:
 
 @dataclass(frozen=True, eq=False)
 class _Plan:
-    """Everything a worker needs: the extractors and where each split's rows go."""
+    """Everything a worker needs: each kind's extractor and where its rows go."""
 
     sample_rate: int
-    logmel: LogMelExtractor | None
-    svm: HandcraftedExtractor | None
-    outputs: dict[tuple[str, str], _Output]
+    extractors: dict[str, Extractor]
+    outputs: dict[str, _Output]
 
 
 def extract_features(
     clips: pd.DataFrame,
-    split: dict[str, list[str]],
     out_dir: Path,
     *,
     params: ExtractParams,
@@ -124,61 +118,54 @@ def extract_features(
     jobs: int | None = None,
     skip_bad: bool = False,
     corpus_fingerprint: str,
-    split_fingerprint: str,
     progress: Callable[[int], None] | None = None,
     force: bool = False,
 ) -> ExtractSummary:
-    """Write the feature store for ``split`` (clip stems per split) into ``out_dir``.
+    """Write the feature store of every clip in ``clips`` into ``out_dir``.
 
-    ``clips`` is the clip table (``filename`` and ``path`` columns). Nothing is computed
-    when ``out_dir`` already holds these kinds for the same parameters, corpus and split
-    (unless ``force``). An unreadable or missing clip raises a SerbiasError naming it, or
-    with ``skip_bad`` is left out of every kind and listed in the manifest. ``progress``
-    is called with the number of clips finished after each chunk.
+    ``clips`` is the clip table (``filename`` and ``path`` columns); rows are stored in
+    its order. Nothing is computed when ``out_dir`` already holds these kinds for the same
+    corpus and feature parameters (unless ``force``). An unreadable or missing clip raises
+    a SerbiasError naming it, or with ``skip_bad`` is left out of every kind and listed in
+    the manifest. ``progress`` is called with the number of clips finished after each chunk.
     """
     started = time.perf_counter()
     out_dir = Path(out_dir)
     kinds = _check_kinds(params.kinds if kinds is None else kinds)
-    identity = {
-        "params": _json(_feature_params(params)),
-        "corpus_fingerprint": corpus_fingerprint,
-        "split_fingerprint": split_fingerprint,
-    }
     if not force:
-        manifest = _current_manifest(out_dir, identity, kinds, skip_bad=skip_bad)
+        manifest = _current_manifest(
+            out_dir, params, kinds, corpus_fingerprint=corpus_fingerprint, skip_bad=skip_bad
+        )
         if manifest is not None:
             return _summary_from_manifest(out_dir, manifest, kinds)
     _check_out_dir(out_dir, force=force)
 
-    tasks, missing = _resolve(clips, split, skip_bad=skip_bad)
-    jobs = max(1, min(jobs or _cpu_count(), len(tasks) or 1))
+    tasks, missing = _resolve(clips, skip_bad=skip_bad)
+    jobs = max(1, min(jobs or available_cpus(), len(tasks) or 1))
     with atomic_dir(out_dir, force=True) as tmp:
         work = tmp / ".work"
         work.mkdir()
-        logmel = LogMelExtractor.from_params(params) if "logmel" in kinds else None
-        svm = HandcraftedExtractor.from_params(params) if "svm" in kinds else None
-        row_shapes = {}
-        if logmel is not None:
-            row_shapes["logmel"] = logmel.shape
-        if svm is not None:
-            row_shapes["svm"] = (len(svm.columns),)
-        outputs = _allocate(split, row_shapes, work)
-        plan = _Plan(params.sample_rate, logmel, svm, outputs)
+        extractors = {kind: KINDS[kind].extractor(params.of(kind), params) for kind in kinds}
+        row_shapes = {kind: KINDS[kind].row_shape(params.of(kind), params) for kind in kinds}
+        outputs = _allocate(len(tasks), row_shapes, work)
+        plan = _Plan(params.sample_rate, extractors, outputs)
         decoded, cpu_seconds = _run(plan, tasks, jobs=jobs, skip_bad=skip_bad, progress=progress)
-        failures = missing + decoded
-        order = {name: i for i, name in enumerate(split)}
-        failures.sort(key=lambda failure: (order[failure[0].split], failure[0].row))
-        bad = [BadClip(task.filename, task.split, reason) for task, reason in failures]
-        files, counts = _save(svm, outputs, split, row_shapes, bad, tmp)
+        order = {str(stem): i for i, stem in enumerate(clips["filename"])}
+        failures = sorted(missing + decoded, key=lambda failure: order[failure[0].filename])
+        bad = [BadClip(task.filename, reason) for task, reason in failures]
+        left_out = {task.row for task, _ in decoded}
+        kept = [task for task in tasks if task.row not in left_out]
+        files = _save(params, outputs, kept, tmp)
         shutil.rmtree(work)
         manifest = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
-            **identity,
+            "corpus_fingerprint": corpus_fingerprint,
+            "params": params.feature_params(kinds),
             "kinds": list(kinds),
             "skip_bad": skip_bad,
             "skipped": [asdict(clip) for clip in bad],
-            "splits": counts,
+            "clips": len(kept),
             "files": files,
             "versions": _versions(),
         }
@@ -187,10 +174,10 @@ def extract_features(
         out_dir=out_dir,
         up_to_date=False,
         kinds=kinds,
-        counts=counts,
+        clips=len(kept),
         shapes={name: tuple(entry["shape"]) for name, entry in files.items()},
         bad=tuple(bad),
-        clips_extracted=sum(counts.values()),
+        clips_extracted=len(kept),
         jobs=jobs,
         seconds=time.perf_counter() - started,
         cpu_seconds=cpu_seconds,
@@ -198,42 +185,44 @@ def extract_features(
 
 
 def _check_kinds(kinds: Sequence[str]) -> tuple[str, ...]:
+    """``kinds`` in registry order; a SerbiasError for an unknown or empty list."""
     for kind in kinds:
-        if kind not in KINDS:
-            raise SerbiasError(f"feature kind {kind!r} is not one of {', '.join(KINDS)}")
+        feature_kind(kind)
     if not kinds:
         raise SerbiasError(f"no feature kind given (expected {' and/or '.join(KINDS)})")
     return tuple(kind for kind in KINDS if kind in kinds)
 
 
-def _feature_params(params: ExtractParams) -> dict[str, Any]:
-    """The parameters that determine the features (the store's identity)."""
-    return {key: value for key, value in asdict(params).items() if key not in RUN_SETTINGS}
-
-
-def _json(value: Any) -> Any:
-    """``value`` as it reads back from JSON (tuples become lists), for comparisons."""
-    return json.loads(json.dumps(value))
-
-
 def _current_manifest(
-    out_dir: Path, identity: dict[str, Any], kinds: tuple[str, ...], *, skip_bad: bool
+    out_dir: Path,
+    params: ExtractParams,
+    kinds: tuple[str, ...],
+    *,
+    corpus_fingerprint: str,
+    skip_bad: bool,
 ) -> dict[str, Any] | None:
-    """The existing manifest when it already covers this request, else None."""
+    """The existing manifest when it already covers this request, else None.
+
+    Current means: same corpus, and every kind asked for is stored with the same
+    parameters (other kinds in the store do not matter).
+    """
     if not (out_dir / MANIFEST).is_file():
         return None
     try:
         manifest = read_manifest(out_dir)
     except SerbiasError:
         return None
-    if any(manifest.get(key) != value for key, value in identity.items()):
+    if manifest.get("corpus_fingerprint") != corpus_fingerprint:
         return None
     if not set(kinds) <= set(manifest.get("kinds", [])):
         return None
+    if any(kind_params(manifest, kind) != params.feature_params([kind]) for kind in kinds):
+        return None
     if manifest.get("skipped") and not skip_bad:
         return None  # the store left clips out; without --skip-bad they must be retried
-    wanted = [name for name, entry in manifest.get("files", {}).items() if entry["kind"] in kinds]
-    if not wanted or not all((out_dir / name).is_file() for name in wanted):
+    files = manifest.get("files", {})
+    if not all(store_file(kind) in files and (out_dir / store_file(kind)).is_file()
+               for kind in kinds):  # fmt: skip
         return None
     return manifest
 
@@ -246,8 +235,8 @@ def _summary_from_manifest(
         out_dir=out_dir,
         up_to_date=True,
         kinds=kinds,
-        counts=dict(manifest["splits"]),
-        shapes={name: tuple(e["shape"]) for name, e in files.items() if e["kind"] in kinds},
+        clips=int(manifest["clips"]),
+        shapes={store_file(kind): tuple(files[store_file(kind)]["shape"]) for kind in kinds},
         bad=tuple(BadClip(**clip) for clip in manifest.get("skipped", [])),
     )
 
@@ -263,50 +252,47 @@ def _check_out_dir(out_dir: Path, *, force: bool) -> None:
         )
 
 
-def _resolve(
-    clips: pd.DataFrame, split: dict[str, list[str]], *, skip_bad: bool
-) -> tuple[list[_Task], list[_Failure]]:
+def _resolve(clips: pd.DataFrame, *, skip_bad: bool) -> tuple[list[_Task], list[_Failure]]:
     """One task per clip with audio on disk; missing audio is an error unless ``skip_bad``.
 
-    A clip absent from ``clips`` counts as missing audio: the corpus reader lists the WAVs
-    present, so a deleted file shows up here as an unknown clip.
+    The corpus reader lists the WAVs present, so audio goes missing only when a file is
+    deleted between reading the corpus and extracting (or a table without audio is given).
     """
-    paths = dict(zip(clips["filename"], clips["path"], strict=True))
+    if len(clips) == 0:
+        raise SerbiasError("the corpus has no clips to extract")
     tasks, missing = [], []
-    for name, stems in split.items():
-        for row, stem in enumerate(stems):
-            path = paths.get(stem)
-            task = _Task(name, row, stem, str(path))
-            if path is None or not Path(path).is_file():
-                where = "the corpus has no file for it" if path is None else f"{path} not found"
-                if not skip_bad:
-                    raise SerbiasError(f"clip {stem} (split {name}): audio missing, {where}")
-                missing.append((task, "audio file not found"))
-                continue
-            tasks.append(task)
-    if missing and not tasks:
+    for stem, path in zip(clips["filename"], clips["path"], strict=True):
+        task = _Task(len(tasks), str(stem), str(path))
+        has_path = isinstance(path, str | os.PathLike)
+        if not has_path or not Path(path).is_file():
+            where = f"{path} not found" if has_path else "the corpus table has no path for it"
+            if not skip_bad:
+                raise SerbiasError(f"clip {stem}: audio missing, {where}")
+            missing.append((task, "audio file not found"))
+            continue
+        tasks.append(task)
+    if not tasks:
         raise SerbiasError(
-            f"none of the {len(missing)} clips in the split has audio in the corpus "
-            f"(e.g. {missing[0][0].filename}); is it the split of another corpus?"
+            f"none of the {len(missing)} clips of the corpus has audio on disk "
+            f"(e.g. {missing[0][0].filename})"
         )
     return tasks, missing
 
 
 def _allocate(
-    split: dict[str, list[str]], row_shapes: dict[str, tuple[int, ...]], work: Path
-) -> dict[tuple[str, str], _Output]:
-    """A zero-filled float32 ``.npy`` file per split and kind, one row per clip of the split."""
+    n_rows: int, row_shapes: dict[str, tuple[int, ...]], work: Path
+) -> dict[str, _Output]:
+    """A zero-filled float32 ``.npy`` file per kind, one row per clip with audio."""
     outputs = {}
-    for name, stems in split.items():
-        for kind, row_shape in row_shapes.items():
-            path = work / f"{name}_{kind}.npy"
-            descr = np.lib.format.dtype_to_descr(np.dtype(np.float32))
-            header = {"descr": descr, "fortran_order": False, "shape": (len(stems), *row_shape)}
-            with open(path, "wb") as handle:
-                np.lib.format.write_array_header_1_0(handle, header)
-                offset = handle.tell()
-                handle.truncate(offset + 4 * math.prod(row_shape) * len(stems))
-            outputs[name, kind] = _Output(path, offset, len(stems), row_shape)
+    for kind, row_shape in row_shapes.items():
+        path = work / f"{kind}.npy"
+        descr = np.lib.format.dtype_to_descr(np.dtype(np.float32))
+        header = {"descr": descr, "fortran_order": False, "shape": (n_rows, *row_shape)}
+        with open(path, "wb") as handle:
+            np.lib.format.write_array_header_1_0(handle, header)
+            offset = handle.tell()
+            handle.truncate(offset + 4 * math.prod(row_shape) * n_rows)
+        outputs[kind] = _Output(path, offset, n_rows, tuple(row_shape))
     return outputs
 
 
@@ -332,7 +318,7 @@ def _run(
         found, cpu_seconds = result[0], cpu_seconds + result[1]
         if found and not skip_bad:
             task, reason = found[0]
-            raise SerbiasError(f"{task.path}: {reason} (clip {task.filename}, split {task.split})")
+            raise SerbiasError(f"{task.path}: {reason} (clip {task.filename})")
         bad.extend(found)
         if progress is not None:
             progress(len(chunk))
@@ -370,20 +356,25 @@ def _run(
 
 
 class _Writer:
-    """Decodes each clip once and writes its rows into the split's output files."""
+    """Decodes each clip once and writes every kind's rows into that kind's output file."""
 
     def __init__(self, plan: _Plan) -> None:
         self.plan = plan
-        self.files: dict[tuple[str, str], int] = {}
+        self.files: dict[str, int] = {}
         _keep_freed_memory()
 
     def _write(self, task: _Task, kind: str, values: np.ndarray) -> None:
-        output = self.plan.outputs[task.split, kind]
-        if (task.split, kind) not in self.files:
-            self.files[task.split, kind] = os.open(output.path, os.O_WRONLY)
+        output = self.plan.outputs[kind]
         row = np.ascontiguousarray(values, dtype=np.float32)
+        if row.shape != output.row_shape:
+            raise ValueError(
+                f"feature kind {kind}: extractor gave shape {row.shape} for clip "
+                f"{task.filename}, its row_shape is {output.row_shape}"
+            )
+        if kind not in self.files:
+            self.files[kind] = os.open(output.path, os.O_WRONLY)
         position = output.offset + task.row * output.row_bytes
-        if os.pwrite(self.files[task.split, kind], row, position) != output.row_bytes:
+        if os.pwrite(self.files[kind], row, position) != output.row_bytes:
             raise OSError(f"{output.path}: short write (disk full?)")
 
     def run(self, chunk: list[_Task]) -> _ChunkResult:
@@ -396,10 +387,8 @@ class _Writer:
             except AudioError as exc:
                 bad.append((task, exc.reason))
                 continue
-            if self.plan.logmel is not None:
-                self._write(task, "logmel", self.plan.logmel(samples))
-            if self.plan.svm is not None:
-                self._write(task, "svm", self.plan.svm(samples))
+            for kind, extractor in self.plan.extractors.items():
+                self._write(task, kind, extractor(samples))
         return bad, time.process_time() - started
 
     def close(self) -> None:
@@ -422,35 +411,22 @@ def _run_chunk(chunk: list[_Task]) -> _ChunkResult:
 
 
 def _save(
-    svm: HandcraftedExtractor | None,
-    outputs: dict[tuple[str, str], _Output],
-    split: dict[str, list[str]],
-    row_shapes: dict[str, tuple[int, ...]],
-    bad: list[BadClip],
-    out: Path,
-) -> tuple[dict[str, dict[str, Any]], dict[str, int]]:
-    """Stream every output file into its ``.npz``, leaving bad clips' rows out."""
-    left_out = {(clip.split, clip.filename) for clip in bad}
+    params: ExtractParams, outputs: dict[str, _Output], kept: list[_Task], out: Path
+) -> dict[str, dict[str, Any]]:
+    """Stream every output file into its ``<kind>.npz``, keeping the rows of ``kept`` only."""
+    filenames = np.array([task.filename for task in kept], dtype=np.str_)
+    rows = [task.row for task in kept]
     files: dict[str, dict[str, Any]] = {}
-    counts: dict[str, int] = {}
-    for name, stems in split.items():
-        keep = [row for row, stem in enumerate(stems) if (name, stem) not in left_out]
-        counts[name] = len(keep)
-        filenames = np.array([stems[row] for row in keep], dtype=np.str_)
-        for kind, row_shape in row_shapes.items():
-            shape = (len(keep), *row_shape)
-            with npz_writer(out / store_file(name, kind)) as npz:
-                npz.add_rows("X", shape, _read_rows(outputs[name, kind], keep))
-                npz.add("filenames", filenames)
-                if svm is not None and kind == "svm":
-                    npz.add("columns", np.array(svm.columns, dtype=np.str_))
-            files[store_file(name, kind)] = {
-                "split": name,
-                "kind": kind,
-                "shape": list(shape),
-                "dtype": "float32",
-            }
-    return files, counts
+    for kind, output in outputs.items():
+        shape = (len(kept), *output.row_shape)
+        columns = KINDS[kind].columns(params.of(kind), params)
+        with npz_writer(out / store_file(kind)) as npz:
+            npz.add_rows("X", shape, _read_rows(output, rows))
+            npz.add("filenames", filenames)
+            if columns is not None:
+                npz.add("columns", np.array(columns, dtype=np.str_))
+        files[store_file(kind)] = {"kind": kind, "shape": list(shape), "dtype": "float32"}
+    return files
 
 
 def _read_rows(output: _Output, keep: list[int], block: int = 1 << 20) -> Iterator[bytes]:
@@ -483,13 +459,6 @@ def _keep_freed_memory() -> None:
     m_trim_threshold, m_mmap_threshold = -1, -3
     mallopt(m_mmap_threshold, 16 << 20)
     mallopt(m_trim_threshold, 128 << 20)
-
-
-def _cpu_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def _versions() -> dict[str, str]:
