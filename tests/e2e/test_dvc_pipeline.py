@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -37,7 +38,7 @@ SMALL_ATTENTION = {**SMALL_NET, "attention_heads": 2, "attention_units": 8}
 TINY = {
     "synth": {"actors": 16, "sentences": 2},
     "split": {"train": 0.5, "val": 0.125, "test": 0.375},
-    "extract": {"n_mels": 32, "duration": 1.5, "jobs": 1},
+    "extract": {"duration": 1.5, "jobs": 1, "logmel": {"n_mels": 32}},
     "train": {
         "epochs": 1,
         "models": {
@@ -76,6 +77,9 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """A tiny project after ``synth``, ``dvc add data`` and a full ``dvc repro``."""
     root = tmp_path_factory.mktemp("project")
     (root / "dvc.yaml").write_text((REPO / "dvc.yaml").read_text())
+    # the code dvc.yaml lists as stage deps (DVC hashes it; the commands run the installed one)
+    ignore = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(REPO / "serbias" / "features", root / "serbias" / "features", ignore=ignore)
     params = deep_merge(yaml.safe_load((REPO / "params.yaml").read_text()), TINY)
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     (root / ".gitignore").write_text("/mlflow.db\n/mlruns/\n/outputs/\n")
