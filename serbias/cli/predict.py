@@ -27,6 +27,14 @@ def predict(
         Path | None,
         typer.Option("--features", help="Feature store from `serbias extract` \\[paths.features]."),
     ] = None,
+    split: Annotated[
+        Path | None,
+        typer.Option(
+            "--split",
+            help="Split JSON from `serbias split` naming the clips to predict (with --bootstrap: "
+            "the train clips the replicas were resampled from) \\[paths.split].",
+        ),
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -59,7 +67,7 @@ def predict(
     from serbias.predictions.tracked_source import predict_bootstrap
 
     settings = load_params()
-    paths = override(settings.paths, features=features)
+    paths = override(settings.paths, features=features, split=split)
     params = override(settings.predict, model=model, split_name=split_name, batch_size=batch_size)
     uri = params.model or f"models:/serbias-{settings.train.model}-{settings.train.labels}@champion"
     if bootstrap:
@@ -69,7 +77,9 @@ def predict(
                 "out-of-bag training clips)"
             )
         out_dir = out or paths.predictions / "bootstrap"
-        written = predict_bootstrap(uri, paths.features, out_dir, batch_size=params.batch_size)
+        written = predict_bootstrap(
+            uri, paths.features, out_dir, split_file=paths.split, batch_size=params.batch_size
+        )
         console.print(
             f"Wrote {len(written)} replica prediction files (out-of-bag clips) -> {out_dir}",
             highlight=False,
@@ -77,7 +87,11 @@ def predict(
         return
     out_file = out or paths.predictions / f"{params.split_name}.csv"
     result = predict_split(
-        uri, paths.features, split_name=params.split_name, batch_size=params.batch_size
+        uri,
+        paths.features,
+        split_file=paths.split,
+        split_name=params.split_name,
+        batch_size=params.batch_size,
     )
     save_predictions(result, out_file)
     source = f" (run {result.run_id})" if result.run_id else ""

@@ -123,6 +123,17 @@ class ExtractParams:
         return cls(**kwargs, kind_params=kind_params)
 
 
+def flat_params(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Recorded feature parameters as one level of dotted keys (``logmel.n_mels``)."""
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, Mapping):
+            flat.update(flat_params(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
 def _json_ready(value: Any) -> Any:
     """Tuples as lists, recursively, so the values compare equal after a JSON round trip."""
     if isinstance(value, dict):
