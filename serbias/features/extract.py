@@ -12,13 +12,10 @@ store is current as long as the corpus and the feature parameters are.
 
 from __future__ import annotations
 
-import math
-import multiprocessing
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,8 +25,7 @@ import numpy as np
 from serbias.atomic import atomic_dir, write_json
 from serbias.cpu import available_cpus
 from serbias.errors import SerbiasError
-from serbias.features.audio import AudioError, load_clip
-from serbias.features.base import KINDS, Extractor, feature_kind
+from serbias.features.base import KINDS, feature_kind
 from serbias.features.params import ExtractParams
 from serbias.features.store import (
     FORMAT,
@@ -40,11 +36,11 @@ from serbias.features.store import (
     read_manifest,
     store_file,
 )
+from serbias.features.workers import Failure, Output, Plan, Task, allocate, read_rows, run_tasks
 
 if TYPE_CHECKING:
     import pandas as pd
 
-MAX_CHUNK = 64
 #: Versions recorded in the manifest (the libraries whose numbers end up in the features).
 LIBRARIES = ("numpy", "scipy", "librosa", "soundfile", "soxr")
 
@@ -71,42 +67,6 @@ class ExtractSummary:
     jobs: int = 0
     seconds: float = 0.0
     cpu_seconds: float = 0.0  # summed over worker processes: the cost on an idle machine
-
-
-@dataclass(frozen=True)
-class _Task:
-    row: int  # in the output files (clips with audio, in corpus order)
-    filename: str
-    path: str
-
-
-#: A clip that failed, as (task, reason); reasons name no path (the manifest is portable).
-_Failure = tuple[_Task, str]
-#: What a chunk returns: its failures and the CPU seconds it took.
-_ChunkResult = tuple[list[_Failure], float]
-
-
-@dataclass(frozen=True)
-class _Output:
-    """A preallocated float32 ``.npy`` file: ``n_rows`` rows of ``row_shape`` after ``offset``."""
-
-    path: Path
-    offset: int
-    n_rows: int
-    row_shape: tuple[int, ...]
-
-    @property
-    def row_bytes(self) -> int:
-        return 4 * math.prod(self.row_shape)
-
-
-@dataclass(frozen=True, eq=False)
-class _Plan:
-    """Everything a worker needs: each kind's extractor and where its rows go."""
-
-    sample_rate: int
-    extractors: dict[str, Extractor]
-    outputs: dict[str, _Output]
 
 
 def extract_features(
@@ -147,9 +107,11 @@ def extract_features(
         work.mkdir()
         extractors = {kind: KINDS[kind].extractor(params.of(kind), params) for kind in kinds}
         row_shapes = {kind: KINDS[kind].row_shape(params.of(kind), params) for kind in kinds}
-        outputs = _allocate(len(tasks), row_shapes, work)
-        plan = _Plan(params.sample_rate, extractors, outputs)
-        decoded, cpu_seconds = _run(plan, tasks, jobs=jobs, skip_bad=skip_bad, progress=progress)
+        outputs = allocate(len(tasks), row_shapes, work)
+        plan = Plan(params.sample_rate, extractors, outputs)
+        decoded, cpu_seconds = run_tasks(
+            plan, tasks, jobs=jobs, skip_bad=skip_bad, progress=progress
+        )
         order = {str(stem): i for i, stem in enumerate(clips["filename"])}
         failures = sorted(missing + decoded, key=lambda failure: order[failure[0].filename])
         bad = [BadClip(task.filename, reason) for task, reason in failures]
@@ -252,7 +214,7 @@ def _check_out_dir(out_dir: Path, *, force: bool) -> None:
         )
 
 
-def _resolve(clips: pd.DataFrame, *, skip_bad: bool) -> tuple[list[_Task], list[_Failure]]:
+def _resolve(clips: pd.DataFrame, *, skip_bad: bool) -> tuple[list[Task], list[Failure]]:
     """One task per clip with audio on disk; missing audio is an error unless ``skip_bad``.
 
     The corpus reader lists the WAVs present, so audio goes missing only when a file is
@@ -262,7 +224,7 @@ def _resolve(clips: pd.DataFrame, *, skip_bad: bool) -> tuple[list[_Task], list[
         raise SerbiasError("the corpus has no clips to extract")
     tasks, missing = [], []
     for stem, path in zip(clips["filename"], clips["path"], strict=True):
-        task = _Task(len(tasks), str(stem), str(path))
+        task = Task(len(tasks), str(stem), str(path))
         has_path = isinstance(path, str | os.PathLike)
         if not has_path or not Path(path).is_file():
             where = f"{path} not found" if has_path else "the corpus table has no path for it"
@@ -279,139 +241,8 @@ def _resolve(clips: pd.DataFrame, *, skip_bad: bool) -> tuple[list[_Task], list[
     return tasks, missing
 
 
-def _allocate(
-    n_rows: int, row_shapes: dict[str, tuple[int, ...]], work: Path
-) -> dict[str, _Output]:
-    """A zero-filled float32 ``.npy`` file per kind, one row per clip with audio."""
-    outputs = {}
-    for kind, row_shape in row_shapes.items():
-        path = work / f"{kind}.npy"
-        descr = np.lib.format.dtype_to_descr(np.dtype(np.float32))
-        header = {"descr": descr, "fortran_order": False, "shape": (n_rows, *row_shape)}
-        with open(path, "wb") as handle:
-            np.lib.format.write_array_header_1_0(handle, header)
-            offset = handle.tell()
-            handle.truncate(offset + 4 * math.prod(row_shape) * n_rows)
-        outputs[kind] = _Output(path, offset, n_rows, tuple(row_shape))
-    return outputs
-
-
-def _run(
-    plan: _Plan,
-    tasks: list[_Task],
-    *,
-    jobs: int,
-    skip_bad: bool,
-    progress: Callable[[int], None] | None,
-) -> tuple[list[_Failure], float]:
-    """Extract every task, serially (``jobs == 1``) or over a pool of ``jobs`` processes.
-
-    Returns the clips that failed and the CPU seconds spent on extraction.
-    """
-    chunk_size = max(1, min(MAX_CHUNK, math.ceil(len(tasks) / (4 * jobs))))
-    chunks = [tasks[i : i + chunk_size] for i in range(0, len(tasks), chunk_size)]
-    bad: list[_Failure] = []
-    cpu_seconds = 0.0
-
-    def collect(chunk: list[_Task], result: _ChunkResult) -> None:
-        nonlocal cpu_seconds
-        found, cpu_seconds = result[0], cpu_seconds + result[1]
-        if found and not skip_bad:
-            task, reason = found[0]
-            raise SerbiasError(f"{task.path}: {reason} (clip {task.filename})")
-        bad.extend(found)
-        if progress is not None:
-            progress(len(chunk))
-
-    if jobs == 1:
-        writer = _Writer(plan)
-        try:
-            for chunk in chunks:
-                collect(chunk, writer.run(chunk))
-        finally:
-            writer.close()
-        return bad, cpu_seconds
-
-    context = multiprocessing.get_context("forkserver")
-    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(plan,))
-    with pool:
-        pending: dict[Future[_ChunkResult], list[_Task]] = {}
-        queue: Iterator[list[_Task]] = iter(chunks)
-        try:
-            for chunk in queue:
-                pending[pool.submit(_run_chunk, chunk)] = chunk
-                if len(pending) >= 2 * jobs:
-                    break
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    collect(pending.pop(future), future.result())
-                    chunk = next(queue, None)
-                    if chunk is not None:
-                        pending[pool.submit(_run_chunk, chunk)] = chunk
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-    return bad, cpu_seconds
-
-
-class _Writer:
-    """Decodes each clip once and writes every kind's rows into that kind's output file."""
-
-    def __init__(self, plan: _Plan) -> None:
-        self.plan = plan
-        self.files: dict[str, int] = {}
-        _keep_freed_memory()
-
-    def _write(self, task: _Task, kind: str, values: np.ndarray) -> None:
-        output = self.plan.outputs[kind]
-        row = np.ascontiguousarray(values, dtype=np.float32)
-        if row.shape != output.row_shape:
-            raise ValueError(
-                f"feature kind {kind}: extractor gave shape {row.shape} for clip "
-                f"{task.filename}, its row_shape is {output.row_shape}"
-            )
-        if kind not in self.files:
-            self.files[kind] = os.open(output.path, os.O_WRONLY)
-        position = output.offset + task.row * output.row_bytes
-        if os.pwrite(self.files[kind], row, position) != output.row_bytes:
-            raise OSError(f"{output.path}: short write (disk full?)")
-
-    def run(self, chunk: list[_Task]) -> _ChunkResult:
-        """Extract one chunk; returns the clips that could not be decoded and the CPU time."""
-        started = time.process_time()
-        bad = []
-        for task in chunk:
-            try:
-                samples = load_clip(Path(task.path), self.plan.sample_rate)
-            except AudioError as exc:
-                bad.append((task, exc.reason))
-                continue
-            for kind, extractor in self.plan.extractors.items():
-                self._write(task, kind, extractor(samples))
-        return bad, time.process_time() - started
-
-    def close(self) -> None:
-        for descriptor in self.files.values():
-            os.close(descriptor)
-        self.files.clear()
-
-
-_worker: _Writer | None = None
-
-
-def _init_worker(plan: _Plan) -> None:
-    global _worker
-    _worker = _Writer(plan)
-
-
-def _run_chunk(chunk: list[_Task]) -> _ChunkResult:
-    assert _worker is not None, "worker not initialised"
-    return _worker.run(chunk)
-
-
 def _save(
-    params: ExtractParams, outputs: dict[str, _Output], kept: list[_Task], out: Path
+    params: ExtractParams, outputs: dict[str, Output], kept: list[Task], out: Path
 ) -> dict[str, dict[str, Any]]:
     """Stream every output file into its ``<kind>.npz``, keeping the rows of ``kept`` only."""
     filenames = np.array([task.filename for task in kept], dtype=np.str_)
@@ -421,44 +252,12 @@ def _save(
         shape = (len(kept), *output.row_shape)
         columns = KINDS[kind].columns(params.of(kind), params)
         with npz_writer(out / store_file(kind)) as npz:
-            npz.add_rows("X", shape, _read_rows(output, rows))
+            npz.add_rows("X", shape, read_rows(output, rows))
             npz.add("filenames", filenames)
             if columns is not None:
                 npz.add("columns", np.array(columns, dtype=np.str_))
         files[store_file(kind)] = {"kind": kind, "shape": list(shape), "dtype": "float32"}
     return files
-
-
-def _read_rows(output: _Output, keep: list[int], block: int = 1 << 20) -> Iterator[bytes]:
-    """The bytes of rows ``keep`` of an output file, read a block at a time."""
-    with open(output.path, "rb") as source:
-        if len(keep) == output.n_rows:
-            source.seek(output.offset)
-            while data := source.read(block):
-                yield data
-            return
-        for row in keep:
-            source.seek(output.offset + row * output.row_bytes)
-            yield source.read(output.row_bytes)
-
-
-def _keep_freed_memory() -> None:
-    """Let glibc reuse freed blocks instead of unmapping them after every clip.
-
-    Each clip allocates a few MB of temporaries (frames, spectra); with glibc's defaults
-    they are mmap'ed and returned to the OS per call, and the page faults cost more than
-    the FFTs themselves (measured: 2-3x slower per clip). No-op where there is no glibc.
-    """
-    import ctypes
-    import ctypes.util
-
-    try:
-        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
-    except (OSError, AttributeError):
-        return
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    mallopt(m_mmap_threshold, 16 << 20)
-    mallopt(m_trim_threshold, 128 << 20)
 
 
 def _versions() -> dict[str, str]:
