@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import json
 import os
 import platform
 import socket
@@ -40,24 +39,22 @@ def register_full_size_model(store: Path) -> None:
     """Log and register an untrained default multitask model as the champion."""
     from serbias import tracking
     from serbias.config import ExtractParams, MultitaskParams
-    from serbias.features.extract import RUN_SETTINGS
-    from serbias.features.logmel import logmel_shape
+    from serbias.features import KINDS
     from serbias.models import keras_module
     from serbias.models.multitask import build_multitask
 
     keras_module()
     params = ExtractParams()
-    shape = logmel_shape(params)
+    shape = KINDS["logmel"].row_shape(params.of("logmel"), params)
     family = asdict(MultitaskParams())
     family.pop("demographic_weight")
     model = build_multitask(shape, **family)
-    feature_params = {k: v for k, v in asdict(params).items() if k not in RUN_SETTINGS}
     metadata = {
         "serbias_model": "multitask",
         "labels": "intended",
         "feature_kind": "logmel",
         "input_shape": list(shape),
-        "feature_params": json.loads(json.dumps(feature_params)),
+        "feature_params": params.feature_params(["logmel"]),
         "outputs": ["emotion", "female", "non_caucasian"],
         "threshold": 0.5,
     }

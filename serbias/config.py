@@ -20,6 +20,7 @@ from typing import Any, Literal, TypeVar
 
 from serbias.audit.settings import AuditParams
 from serbias.errors import SerbiasError
+from serbias.features.params import ExtractParams
 
 PARAMS_FILE = "params.yaml"
 DEFAULT_PROFILE = "default"
@@ -45,67 +46,6 @@ class PathsParams:
     train: Path = Path("outputs/train")
     predictions: Path = Path("outputs/predictions")
     audit: Path = Path("outputs/audit")
-
-
-@dataclass(frozen=True)
-class ExtractParams:
-    """``serbias extract``: log-mel spectrograms and hand-crafted SVM features.
-
-    Defaults reproduce the reference study (22,050 Hz, 3.0 s, n_fft 2048, hop 512, 128 mels
-    -> 128 x 130; 25 ms / 10 ms frames, 12 MFCCs over 40 mel filters).
-    """
-
-    sample_rate: int = 22_050
-    duration: float = 3.0
-    n_fft: int = 2048
-    hop_length: int = 512
-    n_mels: int = 128
-    fmin: float = 0.0
-    fmax: float | None = None
-    top_db: float = 80.0
-    svm_window: float = 0.025
-    svm_step: float = 0.010
-    n_mfcc: int = 12
-    n_mfcc_filters: int = 40
-    kinds: tuple[Literal["logmel", "svm"], ...] = ("logmel", "svm")
-    jobs: int | None = None
-    skip_bad: bool = False
-
-    def __post_init__(self) -> None:
-        def bad(key: str, value: Any, expected: str) -> SerbiasError:
-            return SerbiasError(f"extract.{key}: {value!r}, expected {expected}")
-
-        if not 1000 <= self.sample_rate <= 192_000:
-            raise bad("sample_rate", self.sample_rate, "a rate in 1000..192000 Hz")
-        if not 0.0 < self.duration <= 600.0:
-            raise bad("duration", self.duration, "seconds in (0, 600]")
-        if self.n_fft < 16:
-            raise bad("n_fft", self.n_fft, "at least 16")
-        if not 1 <= self.hop_length <= self.n_fft:
-            raise bad("hop_length", self.hop_length, f"1..n_fft ({self.n_fft})")
-        if not 1 <= self.n_mels <= self.n_fft // 2 + 1:
-            raise bad("n_mels", self.n_mels, f"1..{self.n_fft // 2 + 1} (n_fft // 2 + 1)")
-        nyquist = self.sample_rate / 2
-        fmax = nyquist if self.fmax is None else self.fmax
-        if not 0.0 <= self.fmin < fmax:
-            raise bad("fmin", self.fmin, f"0 <= fmin < fmax ({fmax:g})")
-        if fmax > nyquist:
-            raise bad("fmax", self.fmax, f"at most sample_rate / 2 ({nyquist:g})")
-        if self.top_db <= 0.0:
-            raise bad("top_db", self.top_db, "a positive number of decibels")
-        window = round(self.svm_window * self.sample_rate)
-        if window < 20:
-            raise bad("svm_window", self.svm_window, "at least 20 samples at sample_rate")
-        if not 1 <= round(self.svm_step * self.sample_rate) <= window:
-            raise bad("svm_step", self.svm_step, "at least one sample and at most svm_window")
-        if not 1 <= self.n_mfcc_filters <= window // 2 + 1:
-            raise bad("n_mfcc_filters", self.n_mfcc_filters, f"1..{window // 2 + 1}")
-        if not 1 <= self.n_mfcc <= self.n_mfcc_filters:
-            raise bad("n_mfcc", self.n_mfcc, f"1..n_mfcc_filters ({self.n_mfcc_filters})")
-        if not self.kinds or len(set(self.kinds)) != len(self.kinds):
-            raise bad("kinds", list(self.kinds), "logmel and/or svm, each at most once")
-        if self.jobs is not None and self.jobs < 1:
-            raise bad("jobs", self.jobs, "at least 1 (or null for every CPU core)")
 
 
 from serbias.corpus.params import SplitParams, SynthParams  # noqa: E402
@@ -255,6 +195,8 @@ def _fill_seeds(params: Params) -> Params:
 def _build(cls: type, values: Any, where: str) -> Any:
     if not isinstance(values, dict):
         raise SerbiasError(f"params {where}: expected a mapping, got {values!r}")
+    if hasattr(cls, "from_mapping"):  # a section whose keys come from a registry
+        return cls.from_mapping(values, where, _coerce)
     hints = typing.get_type_hints(cls)
     known = {f.name for f in dataclasses.fields(cls)}
     for key in values:

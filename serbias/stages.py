@@ -109,6 +109,7 @@ def predict(
     result = predict_split(
         uri,
         params.paths.features,
+        split_file=params.paths.split,
         split_name=params.predict.split_name,
         batch_size=params.predict.batch_size,
     )
@@ -165,7 +166,7 @@ def predict_replicas(params: Params, *, out: Path | None = None) -> tuple[list[P
     out_dir = out or params.paths.predictions / "bootstrap"
     written = predict_bootstrap(
         default_model_uri(params), params.paths.features, out_dir,
-        batch_size=params.predict.batch_size,
+        split_file=params.paths.split, batch_size=params.predict.batch_size,
     )  # fmt: skip
     return written, out_dir
 

@@ -21,22 +21,27 @@ import pytest
 
 from serbias.config import ExtractParams
 from tests.feature_factory import tone, write_wav
-from tests.train_helpers import tiny_corpus_and_split, tiny_params
+from tests.train_helpers import tiny_corpus_and_split, tiny_params, write_split_file
 
 #: Small inputs: 32 mel bands x 40 frames at 8 kHz (1.25 s), fast to train on.
-DEMO_EXTRACT = ExtractParams(sample_rate=8000, duration=1.25, n_fft=512, hop_length=256, n_mels=32)
+DEMO_EXTRACT = ExtractParams(
+    sample_rate=8000,
+    duration=1.25,
+    kind_params={"logmel": {"n_fft": 512, "hop_length": 256, "n_mels": 32}},
+)
 MULTITASK = "models:/serbias-multitask-intended@champion"
 SVM = "models:/serbias-svm-intended@latest"
 
 
 @dataclass(frozen=True)
 class DemoStore:
-    """A tracking store holding a multitask and an SVM model, the corpus and feature store
-    they were trained on, and clips to classify (1 s and 3 s tones at 16 kHz)."""
+    """A tracking store holding a multitask and an SVM model, the corpus, feature store and
+    split file they were trained on, and clips to classify (1 s and 3 s tones at 16 kHz)."""
 
     tracking_uri: str
     corpus: Path
     features: Path
+    split_file: Path
     clip: Path
     long_clip: Path
 
@@ -55,23 +60,28 @@ def _build(root: Path) -> DemoStore:
     from serbias.training import train
 
     corpus, split = tiny_corpus_and_split(root / "corpus")
+    split_file = write_split_file(root / "split.json", split)
     extract_features(
         read_corpus(corpus),
-        split,
         root / "features",
         params=DEMO_EXTRACT,
         jobs=1,
         corpus_fingerprint="c" * 64,
-        split_fingerprint="s" * 64,
     )
     with warnings.catch_warnings():
         # tones carry no emotion: the SVM's ANOVA filter finds nothing significant
         warnings.filterwarnings("ignore", "no feature has ANOVA", UserWarning)
         for model in ("multitask", "svm"):
-            train(tiny_params(model), features_dir=root / "features", data_dir=corpus)
+            train(
+                tiny_params(model),
+                features_dir=root / "features",
+                data_dir=corpus,
+                split_file=split_file,
+            )
     clip = write_wav(root / "clips" / "hello.wav", tone(1.0, 16_000, freq=220.0), 16_000)
     long_clip = write_wav(root / "clips" / "long.wav", tone(3.0, 16_000), 16_000)
-    return DemoStore(f"sqlite:///{root / 'mlflow.db'}", corpus, root / "features", clip, long_clip)
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    return DemoStore(uri, corpus, root / "features", split_file, clip, long_clip)
 
 
 @pytest.fixture(scope="session")

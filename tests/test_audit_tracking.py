@@ -14,7 +14,7 @@ from serbias import tracking
 from serbias.audit import EXPERIMENT
 from serbias.cli import app
 from serbias.errors import SerbiasError
-from tests.train_helpers import tiny_corpus_and_split, tiny_params, write_store
+from tests.train_helpers import tiny_corpus_and_split, tiny_params, write_split_file, write_store
 
 runner = CliRunner()
 FAST = ["--n-boot", "40", "--n-perm", "40", "--n-chance", "2", "--min-actors", "2",
@@ -37,13 +37,20 @@ def trained_svm_predictions(root: Path) -> tuple[str, Path, Path]:
     from serbias.training import train
 
     corpus, split = tiny_corpus_and_split(root / "corpus")
-    # "test" holds every clip so that the audit sees all six actors (three per sex)
     everything = sorted(name for names in split.values() for name in names)
-    features = write_store(root / "features", {**split, "test": everything})
-    trained = train(tiny_params("svm"), features_dir=features, data_dir=corpus)
+    features = write_store(root / "features", split)
+    split_file = write_split_file(root / "split.json", split)
+    # predict every clip, so that the audit sees all six actors (three per sex)
+    every_clip = write_split_file(
+        root / "every_clip.json", {"train": [], "val": [], "test": everything}
+    )
+    trained = train(
+        tiny_params("svm"), features_dir=features, data_dir=corpus, split_file=split_file
+    )
     predictions = root / "preds" / "test.csv"
     args = ["predict", "--model", "models:/serbias-svm-intended@champion",
-            "--features", str(features), "--out", str(predictions)]  # fmt: skip
+            "--features", str(features), "--split", str(every_clip),
+            "--out", str(predictions)]  # fmt: skip
     done = runner.invoke(app, args)
     assert done.exit_code == 0, done.output
     return trained.run_id, corpus, predictions

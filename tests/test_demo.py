@@ -78,7 +78,9 @@ def test_a_corpus_clip_gets_exactly_the_predictions_of_its_extracted_features(de
     from serbias.predictions import predict
 
     for uri in (MULTITASK, SVM):
-        table = predict(uri, demo_store.features, split_name="test").table
+        table = predict(
+            uri, demo_store.features, split_file=demo_store.split_file, split_name="test"
+        ).table
         for row in table.head(3).itertuples(index=False):
             clip = demo_store.corpus / "AudioWAV" / f"{row.Filename}.wav"
             answer = json.loads(_demo(str(clip), "--model", uri, "--json").output)

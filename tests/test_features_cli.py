@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from serbias.cli import app
-from serbias.features import load_features, read_manifest
+from serbias.errors import SerbiasError
+from serbias.features import KINDS, load_features, read_manifest
 from tests.feature_factory import small_corpus, truncate_header, write_split
 
 runner = CliRunner()
@@ -27,24 +28,25 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def extract(*options: str):
-    return runner.invoke(
-        app, ["extract", "--data", "data", "--split", "split.json", "--out", "features", *options]
-    )
+    return runner.invoke(app, ["extract", "--data", "data", "--out", "features", *options])
 
 
-def test_help_lists_every_option() -> None:
-    result = runner.invoke(app, ["extract", "--help"])
+def test_help_lists_every_option_and_every_kind() -> None:
+    result = runner.invoke(app, ["extract", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
-    for option in ("--data", "--split", "--out", "--kind", "--jobs", "--skip-bad", "--force"):
+    for option in ("--data", "--out", "--kind", "--jobs", "--skip-bad", "--force"):
         assert option in result.output
+    assert "--split" not in result.output  # extraction does not depend on a split
+    for kind in KINDS.values():
+        assert f"{kind.name} ({kind.summary})" in result.output
 
 
 def test_extract_writes_the_store_then_skips_when_current(workdir: Path) -> None:
     first = extract("--jobs", "1")
     assert first.exit_code == 0, first.output
-    assert "Extracted logmel + svm for 12 clips (train 8, val 2, test 2)" in first.output
-    assert "train_logmel.npz" in first.output and "8 x 128 x 130" in first.output
-    assert load_features(workdir / "features", "test", "svm").X.shape == (2, 200)
+    assert "Extracted logmel + svm for 12 clips in" in first.output
+    assert "logmel.npz" in first.output and "12 x 128 x 130" in first.output
+    assert load_features(workdir / "features", "svm").X.shape == (12, 200)
 
     again = extract("--jobs", "1")
     assert again.exit_code == 0, again.output
@@ -56,14 +58,15 @@ def test_extract_writes_the_store_then_skips_when_current(workdir: Path) -> None
 
 def test_kind_option_and_paths_default_from_params(workdir: Path) -> None:
     (workdir / "params.yaml").write_text(
-        "paths:\n  data: data\n  split: split.json\n  features: out/feats\n"
-        "extract:\n  n_mels: 64\n  jobs: 1\n"
+        "paths:\n  data: data\n  features: out/feats\n"
+        "extract:\n  jobs: 1\n  logmel:\n    n_mels: 64\n"
     )
     result = runner.invoke(app, ["extract", "--kind", "logmel"])
     assert result.exit_code == 0, result.output
     manifest = read_manifest(workdir / "out" / "feats")
-    assert manifest["kinds"] == ["logmel"] and manifest["params"]["n_mels"] == 64
-    assert load_features(workdir / "out" / "feats", "train", "logmel").X.shape == (8, 64, 130)
+    assert manifest["kinds"] == ["logmel"] and manifest["params"]["logmel"]["n_mels"] == 64
+    assert "svm" not in manifest["params"]  # only the stored kinds' parameters
+    assert load_features(workdir / "out" / "feats", "logmel").X.shape == (12, 64, 130)
 
 
 def test_bad_kind_is_a_one_line_error(workdir: Path) -> None:
@@ -82,26 +85,28 @@ def test_corrupt_clip_stops_with_its_name_or_is_skipped(workdir: Path) -> None:
 
     skipped = extract("--jobs", "1", "--skip-bad")
     assert skipped.exit_code == 0, skipped.output
-    assert "skipped: 1002_DFA_ANG_XX" in skipped.output
+    assert "skipped: 1002_DFA_ANG_XX: not a readable WAV file" in skipped.output
     assert "Left out 1 bad clip(s)" in skipped.output
-    stems = np.concatenate(
-        [load_features(workdir / "features", s, "svm").filenames for s in ("train", "val", "test")]
-    )
+    stems = load_features(workdir / "features", "svm").filenames
     assert "1002_DFA_ANG_XX" not in stems and len(stems) == 11
 
 
-def test_deleted_clip_is_named_or_skipped(workdir: Path) -> None:
+def test_a_new_split_file_does_not_re_extract(workdir: Path) -> None:
+    first = extract("--jobs", "1")
+    assert first.exit_code == 0, first.output
+    before = {p.name: p.stat().st_mtime_ns for p in (workdir / "features").iterdir()}
+    stems = sorted(load_features(workdir / "features", "svm").filenames)
+    write_split(workdir / "split.json", {"train": stems[4:], "val": stems[:2], "test": stems[2:4]})
+    again = extract("--jobs", "1")
+    assert again.exit_code == 0 and "Up to date" in again.output, again.output
+    assert {p.name: p.stat().st_mtime_ns for p in (workdir / "features").iterdir()} == before
+
+
+def test_deleted_clip_is_not_extracted_and_a_split_asking_for_it_is_told(workdir: Path) -> None:
     (workdir / "data" / "AudioWAV" / "1001_DFA_SAD_XX.wav").unlink()
     result = extract("--jobs", "1")
-    assert result.exit_code == 1
-    assert "error: clip 1001_DFA_SAD_XX (split train): audio missing" in result.output
-    skipped = extract("--jobs", "1", "--skip-bad")
-    assert skipped.exit_code == 0, skipped.output
-    assert "skipped: 1001_DFA_SAD_XX (train): audio file not found" in skipped.output
-
-
-def test_missing_split_file_says_what_to_run(workdir: Path) -> None:
-    (workdir / "split.json").unlink()
-    result = extract()
-    assert result.exit_code == 1
-    assert "split file not found (run `serbias split`)" in result.output
+    assert result.exit_code == 0, result.output
+    assert "for 11 clips" in result.output
+    split = json.loads((workdir / "split.json").read_text())
+    with pytest.raises(SerbiasError, match="1 not in the corpus the store was extracted from"):
+        load_features(workdir / "features", "svm", split["train"])

@@ -9,6 +9,7 @@ import scipy.stats
 
 from serbias.config import ExtractParams
 from serbias.features.handcrafted import (
+    HANDCRAFTED,
     HandcraftedExtractor,
     feature_names,
     frame_feature_names,
@@ -20,7 +21,8 @@ SR = 22_050
 
 @pytest.fixture(scope="module")
 def extractor() -> HandcraftedExtractor:
-    return HandcraftedExtractor.from_params(ExtractParams())
+    params = ExtractParams()
+    return HANDCRAFTED.extractor(params.of("svm"), params)
 
 
 def column(series: np.ndarray, name: str) -> np.ndarray:
@@ -34,6 +36,9 @@ def test_columns_are_200_named_feature_statistic_pairs() -> None:
     assert "mfcc_3_median" in names and "spectral_rolloff_p99" in names
     assert names[-1] == "mfcc_12_range"
     assert len(feature_names(n_mfcc=13)) == 210
+    params = ExtractParams().with_params("svm", n_mfcc=13)
+    assert HANDCRAFTED.columns(params.of("svm"), params) == tuple(feature_names(n_mfcc=13))
+    assert HANDCRAFTED.row_shape(params.of("svm"), params) == (210,)
 
 
 def test_frames_are_25_ms_every_10_ms(extractor: HandcraftedExtractor) -> None:

@@ -9,16 +9,22 @@ import numpy as np
 import pytest
 
 from serbias.config import ExtractParams
+from serbias.features import KINDS
 from serbias.features.audio import load_clip
-from serbias.features.logmel import LogMelExtractor, logmel_shape, power_to_db
+from serbias.features.logmel import LOGMEL, LogMelExtractor, power_to_db
 from tests.feature_factory import tone, write_wav
 
 PARAMS = ExtractParams()
+CPU = ExtractParams(sample_rate=16_000).with_params("logmel", n_mels=64)
+
+
+def build(params: ExtractParams) -> LogMelExtractor:
+    return LOGMEL.extractor(params.of("logmel"), params)
 
 
 @pytest.fixture(scope="module")
 def extractor() -> LogMelExtractor:
-    return LogMelExtractor.from_params(PARAMS)
+    return build(PARAMS)
 
 
 def librosa_logmel(path: Path, *, sr: int = 22_050, n_mels: int = 128) -> np.ndarray:
@@ -45,16 +51,15 @@ def test_logmel_matches_librosa(
 
 
 def test_shape_follows_params() -> None:
-    assert logmel_shape(PARAMS) == (128, 130)
-    cpu = ExtractParams(sample_rate=16_000, n_mels=64)
-    assert logmel_shape(cpu) == (64, 94)
-    assert LogMelExtractor.from_params(cpu)(np.zeros(10, np.float32)).shape == (64, 94)
+    assert KINDS["logmel"] is LOGMEL and LOGMEL.columns(PARAMS.of("logmel"), PARAMS) is None
+    assert LOGMEL.row_shape(PARAMS.of("logmel"), PARAMS) == (128, 130)
+    assert LOGMEL.row_shape(CPU.of("logmel"), CPU) == (64, 94)
+    assert build(CPU)(np.zeros(10, np.float32)).shape == (64, 94)
 
 
 def test_cpu_profile_matches_librosa(tmp_path: Path) -> None:
-    cpu = ExtractParams(sample_rate=16_000, n_mels=64)
     path = write_wav(tmp_path / "tone.wav", tone(2.0, 16_000), 16_000)
-    logmel = LogMelExtractor.from_params(cpu)(load_clip(path, 16_000))
+    logmel = build(CPU)(load_clip(path, 16_000))
     np.testing.assert_allclose(logmel, librosa_logmel(path, sr=16_000, n_mels=64), atol=1e-4)
 
 

@@ -52,11 +52,11 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run("synth", "data", "--actors", "16", "--sentences", "2", "--seed", "7", "--jobs", "1")
     run("split", "--data", "data", "--out", "split.json", "--train", "0.5", "--val", "0.125",
         "--test", "0.375", "--seed", "7")  # fmt: skip
-    run("extract", "--data", "data", "--split", "split.json", "--out", "features", "--jobs", "2")
+    run("extract", "--data", "data", "--out", "features", "--jobs", "2")
     run("train", "--model", "svm", "--labels", "intended", "--features", "features",
         "--data", "data", "--split", "split.json", "--out", "train", "--seed", "7")  # fmt: skip
     run("predict", "--model", "train/svm-intended.json", "--features", "features",
-        "--out", "predictions/svm-intended.csv")  # fmt: skip
+        "--split", "split.json", "--out", "predictions/svm-intended.csv")  # fmt: skip
     run("audit", "predictions", "--data", "data", "--split", "split.json", "--out", "audit",
         "--target", "both", "--n-boot", "200", "--n-perm", "200", "--seed", "7",
         "--no-track")  # fmt: skip

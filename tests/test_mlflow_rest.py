@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from serbias import tracking
 from serbias.cli import app
 from tests.mlflow_server import mlflow_server, rest_get, rest_post
-from tests.train_helpers import tiny_corpus_and_split, tiny_params, write_store
+from tests.train_helpers import tiny_corpus_and_split, tiny_params, write_split_file, write_store
 
 runner = CliRunner()
 
@@ -24,14 +24,21 @@ def build_store(root: Path) -> dict[str, str]:
 
     corpus, split = tiny_corpus_and_split(root / "corpus")
     everything = sorted(name for names in split.values() for name in names)
-    features = write_store(root / "features", {**split, "test": everything})
-    first = train(tiny_params("svm"), features_dir=features, data_dir=corpus)
-    second = train(tiny_params("svm"), features_dir=features, data_dir=corpus)
+    features = write_store(root / "features", split)
+    split_file = write_split_file(root / "split.json", split)
+    # predict every clip, so that the audit sees all six actors (three per sex)
+    every_clip = write_split_file(
+        root / "every_clip.json", {"train": [], "val": [], "test": everything}
+    )
+    first = train(tiny_params("svm"), features_dir=features, data_dir=corpus, split_file=split_file)
+    second = train(
+        tiny_params("svm"), features_dir=features, data_dir=corpus, split_file=split_file
+    )
     predictions = root / "test.csv"
     done = runner.invoke(
         app,
         ["predict", "--model", "models:/serbias-svm-intended@champion",
-         "--features", str(features), "--out", str(predictions)],
+         "--features", str(features), "--split", str(every_clip), "--out", str(predictions)],
     )  # fmt: skip
     assert done.exit_code == 0, done.output
     done = runner.invoke(

@@ -113,7 +113,9 @@ def test_profile_merges_nested_hyperparameters_key_by_key(tmp_path: Path) -> Non
 def test_the_paper_profile_restores_the_reference_study_settings() -> None:
     paper = load_params(REPO_PARAMS, profile="paper")
     assert (paper.train.epochs, paper.train.bootstrap, paper.train.patience) == (100, 100, 0)
-    assert (paper.extract.n_mels, paper.split.mode, paper.synth.full) == (128, "clip", True)
+    assert (paper.extract.of("logmel").n_mels, paper.split.mode, paper.synth.full) == (
+        128, "clip", True,
+    )  # fmt: skip
     for family in (paper.train.models["cnn_lstm"], paper.train.models["multitask"]):
         assert family.channels == (64, 64, 128, 128)
 

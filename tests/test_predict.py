@@ -14,7 +14,7 @@ from serbias import vocab
 from serbias.cli import app
 from serbias.errors import SerbiasError
 from serbias.predictions import check_feature_params, predict, predictions_csv, predictions_table
-from tests.train_helpers import tiny_params, write_store
+from tests.train_helpers import tiny_params, write_split_file, write_store
 
 runner = CliRunner()
 
@@ -43,22 +43,27 @@ def test_predictions_table_has_the_reference_columns_and_fixed_float_format():
 
 
 def test_features_extracted_with_other_parameters_are_refused():
-    model = {"feature_params": {"n_mels": 128, "sample_rate": 22050, "hop_length": 512}}
-    check_feature_params(model, {"params": dict(model["feature_params"])}, Path("feats"))
+    recorded = {"sample_rate": 22050, "duration": 3.0, "logmel": {"n_mels": 128, "n_fft": 2048}}
+    model = {"feature_params": recorded}
+    check_feature_params(model, json.loads(json.dumps(recorded)), Path("feats"))
+    other = {**recorded, "logmel": {"n_mels": 64, "n_fft": 2048}}
     with pytest.raises(
-        SerbiasError, match=r"feats: features were extracted with n_mels=64 \(model: 128\)"
+        SerbiasError, match=r"feats: features were extracted with logmel\.n_mels=64 \(model: 128\)"
     ):
-        check_feature_params(
-            model, {"params": {**model["feature_params"], "n_mels": 64}}, Path("feats")
-        )
+        check_feature_params(model, other, Path("feats"))
 
 
-def test_predict_writes_every_test_clip_in_store_order(tiny_store, tracking_store, tmp_path):
+def test_predict_writes_every_clip_of_the_split_in_split_order(
+    tiny_store, tracking_store, tmp_path
+):
     from serbias.training import train
 
-    corpus, features, split = tiny_store
-    trained = train(tiny_params("svm"), features_dir=features, data_dir=corpus)
-    result = predict("models:/serbias-svm-intended@champion", features, split_name="test")
+    corpus, features, split, split_file = tiny_store
+    trained = train(
+        tiny_params("svm"), features_dir=features, data_dir=corpus, split_file=split_file
+    )
+    model = "models:/serbias-svm-intended@champion"
+    result = predict(model, features, split_file=split_file, split_name="test")
     assert result.table["Filename"].tolist() == split["test"]
     assert result.run_id == trained.run_id
     probabilities = result.table[list(vocab.EMOTION_NAMES)].to_numpy()
@@ -66,7 +71,7 @@ def test_predict_writes_every_test_clip_in_store_order(tiny_store, tracking_stor
 
     out = tmp_path / "preds" / "test.csv"
     args = ["predict", "--model", "models:/serbias-svm-intended@latest",
-            "--features", str(features), "--out", str(out)]  # fmt: skip
+            "--features", str(features), "--split", str(split_file), "--out", str(out)]  # fmt: skip
     done = runner.invoke(app, args)
     assert done.exit_code == 0, done.output
     assert "Wrote 6 test predictions" in done.output
@@ -75,16 +80,25 @@ def test_predict_writes_every_test_clip_in_store_order(tiny_store, tracking_stor
     assert runner.invoke(app, args).exit_code == 0
     assert out.read_bytes() == first  # byte-identical on a re-run
 
-    other = write_store(tmp_path / "features-64", split, n_mels=64, params={"sample_rate": 16000})
-    with pytest.raises(SerbiasError, match="n_mels=64 \\(model: 32\\), sample_rate=16000"):
-        predict("models:/serbias-svm-intended@champion", other)
+    # the SVM's features are what must match; another log-mel size does not matter to it
+    other = write_store(tmp_path / "features-64", split, n_mels=64)
+    assert len(predict(model, other, split_file=split_file).table) == 6
+    other = write_store(tmp_path / "features-16k", split, params={"sample_rate": 16000})
+    with pytest.raises(SerbiasError, match="sample_rate=16000 \\(model: 8000\\)"):
+        predict(model, other, split_file=split_file)
+    with pytest.raises(SerbiasError, match=r"no split 'holdout' \(it has train, val, test\)"):
+        predict(model, features, split_file=split_file, split_name="holdout")
+    # a split asking for clips the store does not hold is told which
+    write_split_file(tmp_path / "other.json", {**split, "test": ["1099_DFA_ANG_XX"]})
+    with pytest.raises(SerbiasError, match="1 not in the corpus the store was extracted from"):
+        predict(model, features, split_file=tmp_path / "other.json")
 
 
 def test_train_and_predict_from_the_command_line(tiny_store, tracking_store, tmp_path, monkeypatch):
-    corpus, features, _ = tiny_store
+    corpus, features, _, split_file = tiny_store
     monkeypatch.chdir(tmp_path)  # no params.yaml here: built-in defaults
     args = ["train", "--model", "svm", "--features", str(features), "--data", str(corpus),
-            "--hp", "pca=8"]  # fmt: skip
+            "--split", str(split_file), "--hp", "pca=8"]  # fmt: skip
     done = runner.invoke(app, args)
     assert done.exit_code == 0, done.output
     for text in ("svm on intended labels", "Anger", "macro", "clips: train 24, val 6",
@@ -96,8 +110,9 @@ def test_train_and_predict_from_the_command_line(tiny_store, tracking_store, tmp
     assert again.exit_code == 0 and "version 2" in again.output
 
     # a training summary names its exact version, whatever @latest says by now
-    predicted = runner.invoke(app, ["predict", "--model", str(first_summary),
-                                    "--features", str(features), "--out", "p.csv"])  # fmt: skip
+    predicted = runner.invoke(app, ["predict", "--model", str(first_summary), "--features",
+                                    str(features), "--split", str(split_file),
+                                    "--out", "p.csv"])  # fmt: skip
     assert predicted.exit_code == 0, predicted.output
     assert "models:/serbias-svm-intended/1" in predicted.output
     sidecar = json.loads((tmp_path / "p.model.json").read_text())
@@ -140,7 +155,7 @@ def test_bad_train_options_are_one_line_errors(args, message, tmp_path, monkeypa
 
 
 def test_unreachable_tracking_store_is_reported_before_training(tmp_path, monkeypatch, tiny_store):
-    corpus, features, _ = tiny_store
+    corpus, features, _, _ = tiny_store
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/absent/mlflow.db")
     done = runner.invoke(app, ["train", "--model", "svm", "--features", str(features),

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from serbias import tracking, vocab
+from serbias.corpus.reader import file_sha256
 from serbias.errors import CorpusWarning, SerbiasError
 from serbias.features.store import load_features
 from serbias.models import MODELS, keras_module, load_model, predict_outputs
@@ -82,8 +83,10 @@ def test_bootstrap_resamples_are_reproducible_and_oob_is_their_complement():
 
 
 def test_training_data_aligns_features_targets_and_demographics(tiny_store):
-    corpus, features, split = tiny_store
-    data = load_training_data(features, corpus, model="multitask", labels="intended")
+    corpus, features, split, split_file = tiny_store
+    data = load_training_data(
+        features, corpus, model="multitask", labels="intended", split_file=split_file
+    )
     assert data.split_filenames("train").tolist() == split["train"]
     assert data.counts() == {"train": 24, "val": 6}
     codes = [vocab.EMOTIONS.index(name.split("_")[2]) for name in split["train"]]
@@ -106,6 +109,11 @@ def test_training_data_aligns_features_targets_and_demographics(tiny_store):
     )
     assert race["1002_DFA_ANG_XX"] == 0 and race["1003_DFA_ANG_XX"] == 1
     assert data.input_shape == (32, 40) and data.kind == "logmel"
+    # the rows are the store's rows of the split's clips, in split order
+    stored = load_features(features, "logmel", split["train"] + split["val"]).X
+    np.testing.assert_array_equal(data.X, stored)
+    assert data.feature_params == {"sample_rate": 8000, "duration": 1.25,
+                                   "logmel": {"n_mels": 32, "hop_length": 256}}  # fmt: skip
 
 
 def test_observed_labels_leave_unrated_clips_out_and_count_them(tmp_path):
@@ -116,8 +124,11 @@ def test_observed_labels_leave_unrated_clips_out_and_count_them(tmp_path):
         tmp_path / "corpus", rated=[n for n in everything if n not in unrated]
     )
     features = write_store(tmp_path / "features", split)
+    split_file = write_split_file(tmp_path / "split.json", split)
     with pytest.warns(CorpusWarning):
-        data = load_training_data(features, corpus, model="svm", labels="observed")
+        data = load_training_data(
+            features, corpus, model="svm", labels="observed", split_file=split_file
+        )
     assert data.excluded == {"train": 2, "val": 1}
     assert data.counts() == {"train": 22, "val": 5}
     assert not unrated & (set(data.split_filenames("train")) | set(data.split_filenames("val")))
@@ -127,47 +138,62 @@ def test_non_finite_features_are_refused_naming_the_clips(tmp_path):
     corpus, split = tiny_corpus_and_split(tmp_path / "corpus")
     bad = split["val"][1]
     features = write_store(tmp_path / "features", split, nan_clips=[bad])
-    with pytest.raises(
-        SerbiasError, match=rf"val_logmel.npz: NaN or infinite .* 1 clip\(s\): {bad}"
-    ):
-        load_training_data(features, corpus, model="cnn_lstm", labels="intended")
+    split_file = write_split_file(tmp_path / "split.json", split)
+    with pytest.raises(SerbiasError, match=rf"logmel.npz: NaN or infinite .* 1 clip\(s\): {bad}"):
+        load_training_data(
+            features, corpus, model="cnn_lstm", labels="intended", split_file=split_file
+        )
 
 
 def test_an_empty_validation_split_is_refused(tmp_path):
     corpus, split = tiny_corpus_and_split(tmp_path / "corpus")
-    features = write_store(tmp_path / "features", {**split, "val": []})
-    with pytest.raises(SerbiasError, match=r"val_svm\.npz: the val split is empty"):
-        load_training_data(features, corpus, model="svm", labels="intended")
+    features = write_store(tmp_path / "features", split)
+    split_file = write_split_file(tmp_path / "split.json", {**split, "val": []})
+    with pytest.raises(SerbiasError, match=r"split\.json: the val split is empty"):
+        load_training_data(features, corpus, model="svm", labels="intended", split_file=split_file)
 
 
 def test_missing_feature_store_and_unknown_model_are_one_line_errors(tmp_path):
-    corpus, _ = tiny_corpus_and_split(tmp_path / "corpus")
-    with pytest.raises(SerbiasError, match=r"run `serbias extract` first"):
-        load_training_data(tmp_path / "nowhere", corpus, model="svm", labels="intended")
-    with pytest.raises(SerbiasError, match=r"unknown model 'lstm' .*svm, cnn_lstm, cnn_lstm_att"):
-        load_training_data(tmp_path / "nowhere", corpus, model="lstm", labels="intended")
-
-
-def test_features_from_another_corpus_are_refused(tmp_path):
     corpus, split = tiny_corpus_and_split(tmp_path / "corpus")
-    features = write_store(tmp_path / "features", {**split, "train": ["1099_DFA_ANG_XX"]})
+    split_file = write_split_file(tmp_path / "split.json", split)
+    nowhere = tmp_path / "nowhere"
+    with pytest.raises(SerbiasError, match=r"run `serbias extract` first"):
+        load_training_data(nowhere, corpus, model="svm", labels="intended", split_file=split_file)
+    with pytest.raises(SerbiasError, match=r"unknown model 'lstm' .*svm, cnn_lstm, cnn_lstm_att"):
+        load_training_data(nowhere, corpus, model="lstm", labels="intended", split_file=split_file)
+
+
+def test_a_split_of_another_corpus_and_clips_the_store_lacks_are_refused(tmp_path):
+    corpus, split = tiny_corpus_and_split(tmp_path / "corpus")
+    features = write_store(tmp_path / "features", split)
+    other = write_split_file(tmp_path / "other.json", {**split, "train": ["1099_DFA_ANG_XX"]})
     with pytest.raises(SerbiasError, match=r"1 train clip.* not in the corpus .*1099_DFA_ANG_XX"):
-        load_training_data(features, corpus, model="svm", labels="intended")
+        load_training_data(features, corpus, model="svm", labels="intended", split_file=other)
+    # a store extracted without some clips of the split (left out as bad, say) names them
+    partial = write_store(tmp_path / "partial", {**split, "val": split["val"][1:]})
+    split_file = write_split_file(tmp_path / "split.json", split)
+    missing = split["val"][0]
+    with pytest.raises(SerbiasError, match=rf"no svm features for 1 of the 30 .*\({missing}\)"):
+        load_training_data(partial, corpus, model="svm", labels="intended", split_file=split_file)
 
 
 def test_a_class_missing_from_training_warns_and_training_goes_on(tmp_path, tracking_store):
     corpus, split = tiny_corpus_and_split(tmp_path / "corpus")
     no_fear = {**split, "train": [n for n in split["train"] if "_FEA_" not in n]}
     features = write_store(tmp_path / "features", no_fear)
+    split_file = write_split_file(tmp_path / "split.json", no_fear)
     with pytest.warns(CorpusWarning, match="no training clip has the intended label Fear"):
-        result = train(tiny_params("svm"), features_dir=features, data_dir=corpus)
+        result = train(
+            tiny_params("svm"), features_dir=features, data_dir=corpus, split_file=split_file
+        )
     assert result.per_emotion_f1["Fear"] == 0.0 and result.version == "1"
 
 
 def test_unreachable_tracking_store_fails_before_anything_is_loaded(tmp_path, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
+    nowhere = tmp_path / "nowhere"
     with pytest.raises(SerbiasError, match="is unreachable"):
-        train(tiny_params("svm"), features_dir=tmp_path / "nowhere", data_dir=tmp_path / "nowhere")
+        train(tiny_params("svm"), features_dir=nowhere, data_dir=nowhere, split_file=nowhere)
 
 
 # ----------------------------------------------------------------------------- fitting
@@ -176,8 +202,10 @@ def test_unreachable_tracking_store_fails_before_anything_is_loaded(tmp_path, mo
 def test_same_seed_gives_identical_weights_and_another_seed_other_weights(tiny_store):
     from serbias.models.cnn_lstm import build_cnn_lstm
 
-    corpus, features, _ = tiny_store
-    data = load_training_data(features, corpus, model="cnn_lstm", labels="intended")
+    corpus, features, _, split_file = tiny_store
+    data = load_training_data(
+        features, corpus, model="cnn_lstm", labels="intended", split_file=split_file
+    )
     params = tiny_params("cnn_lstm")
     first = _fit(params, data).model.get_weights()
     second = _fit(params, data).model.get_weights()
@@ -192,8 +220,10 @@ def test_same_seed_gives_identical_weights_and_another_seed_other_weights(tiny_s
 
 
 def test_patience_stops_training_and_the_best_epoch_is_kept(tiny_store):
-    corpus, features, _ = tiny_store
-    data = load_training_data(features, corpus, model="cnn_lstm", labels="intended")
+    corpus, features, _, split_file = tiny_store
+    data = load_training_data(
+        features, corpus, model="cnn_lstm", labels="intended", split_file=split_file
+    )
     # a learning rate this small freezes the weights (only BatchNorm statistics still move),
     # so val macro-F1 soon stops improving and training stops 2 epochs after the best one
     fit = _fit(tiny_params("cnn_lstm", epochs=30, patience=2, learning_rate=1e-12), data)
@@ -210,8 +240,7 @@ def test_patience_stops_training_and_the_best_epoch_is_kept(tiny_store):
 def test_each_model_trains_registers_and_loads_back_with_identical_predictions(
     model, tiny_store, tracking_store, tmp_path
 ):
-    corpus, features, split = tiny_store
-    split_file = write_split_file(tmp_path / "split.json", split)
+    corpus, features, split, split_file = tiny_store
     epochs = []
     result = train(
         tiny_params(model),
@@ -228,16 +257,19 @@ def test_each_model_trains_registers_and_loads_back_with_identical_predictions(
     assert result.aliases == ("latest", "champion")
 
     kind = "svm" if model == "svm" else "logmel"
-    X = load_features(features, "test", kind).X
+    X = load_features(features, kind, split["test"]).X
     loaded = load_model(f"models:/{name}@latest")
     for head, values in predict_outputs(result.fitted_model, X).items():
         np.testing.assert_array_equal(predict_outputs(loaded.model, X)[head], values)
 
     run = _client().get_run(result.run_id)
     assert run.data.params["model"] == model and run.data.params["labels"] == "intended"
-    assert run.data.params["seed"] == "0" and run.data.params["features.n_mels"] == "32"
-    assert run.data.params["split_fingerprint"] == "s" * 64
-    assert run.data.tags["serbias.split_mode"] == "unknown"  # the store's fingerprint is fake
+    assert run.data.params["seed"] == "0" and run.data.params["features.sample_rate"] == "8000"
+    other_kind = "svm" if kind == "logmel" else "logmel"  # the model records its kind only
+    assert any(key.startswith(f"features.{kind}.") for key in run.data.params)
+    assert not any(key.startswith(f"features.{other_kind}.") for key in run.data.params)
+    assert run.data.params["split_fingerprint"] == file_sha256(split_file)
+    assert run.data.tags["serbias.split_mode"] == "speaker"  # read from the split file
     assert run.data.metrics["val_macro_f1"] == pytest.approx(result.macro_f1)
     history = _client().get_metric_history(result.run_id, "epoch_val_macro_f1")
     assert [m.step for m in history] == ([0] if model == "svm" else [0, 1])
@@ -252,7 +284,7 @@ def test_each_model_trains_registers_and_loads_back_with_identical_predictions(
     if model == "multitask":
         from serbias.predictions import predict
 
-        table = predict(f"models:/{name}@champion", features).table
+        table = predict(f"models:/{name}@champion", features, split_file=split_file).table
         assert list(table.columns) == ["Filename", *vocab.EMOTION_NAMES, "Female", "Non-Caucasian"]
 
 
@@ -262,19 +294,22 @@ def test_bootstrap_gives_a_parent_run_with_one_child_and_oob_file_per_replica(
 ):
     from serbias.predictions import predict_bootstrap
 
-    corpus, features, split = tiny_store
+    corpus, features, split, split_file = tiny_store
     progress = []
     result = train(
         tiny_params("svm", bootstrap=3, jobs=jobs, seed=5),
         features_dir=features,
         data_dir=corpus,
+        split_file=split_file,
         progress=progress.append,
     )
     assert [p.completed for p in progress] == [1, 2, 3] and {p.total for p in progress} == {3}
     replicas = tracking.replica_runs(result.run_id)
     assert [r.replica for r in replicas] == [0, 1, 2]
     assert len(_client().search_runs([_client().get_run(result.run_id).info.experiment_id])) == 4
-    written = predict_bootstrap(f"runs:/{result.run_id}", features, tmp_path / "oob")
+    written = predict_bootstrap(
+        f"runs:/{result.run_id}", features, tmp_path / "oob", split_file=split_file
+    )
     assert [p.name for p in written] == ["replica_000.csv", "replica_001.csv", "replica_002.csv"]
     for replica, path in zip(replicas, written, strict=True):
         _, oob = bootstrap_indices(len(split["train"]), seed=5 + replica.replica)
@@ -298,8 +333,11 @@ def _download_text(run_id: str, artifact: str) -> str:
 
 @pytest.mark.slow
 def test_keras_bootstrap_replicas_in_parallel_processes(tiny_store, tracking_store):
-    corpus, features, _ = tiny_store
+    corpus, features, _, split_file = tiny_store
     result = train(
-        tiny_params("cnn_lstm", bootstrap=2, jobs=2), features_dir=features, data_dir=corpus
+        tiny_params("cnn_lstm", bootstrap=2, jobs=2),
+        features_dir=features,
+        data_dir=corpus,
+        split_file=split_file,
     )
     assert [r.replica for r in tracking.replica_runs(result.run_id)] == [0, 1]

@@ -1,8 +1,9 @@
 """Tiny, learnable inputs for the training tests: a corpus, a feature store, an MLflow store.
 
-The feature store follows ``serbias extract``'s format exactly (npz per split and kind,
-manifest.json) but holds synthetic features in which each emotion lights up its own
-band of mel rows (log-mel) or its own column (SVM), so a model learns in a few epochs.
+The feature store follows ``serbias extract``'s format exactly (one npz per kind holding
+every clip, manifest.json) but holds synthetic features in which each emotion lights up
+its own band of mel rows (log-mel) or its own column (SVM), so a model learns in a few
+epochs. Trainings and predictions pick their clips from a split file, as in the pipeline.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ import json
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pytest
 
 from serbias import vocab
 from serbias.atomic import write_json
+from serbias.config import deep_merge
 from serbias.features.store import FORMAT, FORMAT_VERSION, MANIFEST, npz_writer, store_file
 from serbias.models.families import AttentionParams, CnnLstmParams, MultitaskParams, SvmParams
 from serbias.training.params import FamilyHyperparameters, TrainParams
@@ -25,7 +28,12 @@ from tests.factory import DEMOGRAPHICS, clip_names, write_corpus
 #: Speaker-independent split of the factory's six actors.
 SPLIT_ACTORS = {"train": (1001, 1002, 1003, 1004), "val": (1005,), "test": (1006,)}
 N_MELS, FRAMES, SVM_DIM = 32, 40, 12
-FEATURE_PARAMS = {"sample_rate": 8000, "n_mels": N_MELS, "hop_length": 256, "duration": 1.25}
+FEATURE_PARAMS = {
+    "sample_rate": 8000,
+    "duration": 1.25,
+    "logmel": {"n_mels": N_MELS, "hop_length": 256},
+    "svm": {"n_mfcc": 12},
+}
 
 
 def tiny_corpus_and_split(
@@ -68,34 +76,42 @@ def write_store(
     params: dict | None = None,
     nan_clips: Iterable[str] = (),
 ) -> Path:
-    """Write a feature store in ``serbias extract``'s format (both kinds)."""
+    """Write a feature store in ``serbias extract``'s format (both kinds) holding every clip
+    of ``split`` once; a clip's values come from the first split that lists it (each split
+    draws its noise with its own seed)."""
     features_dir.mkdir(parents=True, exist_ok=True)
     nan_clips = set(nan_clips)
+    names: list[str] = []
+    rows: dict[str, list[np.ndarray]] = {"logmel": [], "svm": []}
+    for offset, part in enumerate(split.values()):
+        new = [name for name in dict.fromkeys(part) if name not in names]
+        for kind in rows:
+            X = learnable_features(new, kind, seed=seed + offset, n_mels=n_mels, frames=frames)
+            rows[kind].extend(X)
+        names.extend(new)
     files = {}
-    for offset, (part, names) in enumerate(split.items()):
-        for kind in ("logmel", "svm"):
-            X = learnable_features(names, kind, seed=seed + offset, n_mels=n_mels, frames=frames)
-            for row, name in enumerate(names):
-                if name in nan_clips:
-                    X[row].flat[0] = np.nan
-            with npz_writer(features_dir / store_file(part, kind)) as npz:
-                npz.add("X", X)
-                npz.add("filenames", np.array(names, dtype=np.str_))
-                if kind == "svm":
-                    npz.add("columns", np.array([f"f{i}" for i in range(SVM_DIM)], dtype=np.str_))
-            files[store_file(part, kind)] = {
-                "split": part, "kind": kind, "shape": list(X.shape), "dtype": "float32",
-            }  # fmt: skip
+    for kind, kind_rows in rows.items():
+        shape = (n_mels, frames) if kind == "logmel" else (SVM_DIM,)
+        X = np.stack(kind_rows) if kind_rows else np.zeros((0, *shape), np.float32)
+        for row, name in enumerate(names):
+            if name in nan_clips:
+                X[row].flat[0] = np.nan
+        with npz_writer(features_dir / store_file(kind)) as npz:
+            npz.add("X", X)
+            npz.add("filenames", np.array(names, dtype=np.str_))
+            if kind == "svm":
+                npz.add("columns", np.array([f"f{i}" for i in range(SVM_DIM)], dtype=np.str_))
+        files[store_file(kind)] = {"kind": kind, "shape": list(X.shape), "dtype": "float32"}
+    feature_params = deep_merge(FEATURE_PARAMS, {"logmel": {"n_mels": n_mels}})
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "params": {**FEATURE_PARAMS, "n_mels": n_mels, **(params or {})},
         "corpus_fingerprint": "c" * 64,
-        "split_fingerprint": "s" * 64,
+        "params": deep_merge(feature_params, params or {}),
         "kinds": ["logmel", "svm"],
         "skip_bad": False,
         "skipped": [],
-        "splits": {part: len(names) for part, names in split.items()},
+        "clips": len(names),
         "files": files,
         "versions": {},
     }
@@ -130,11 +146,21 @@ def tracking_store(
     return db
 
 
+class TinyStore(NamedTuple):
+    """A 36-clip corpus, its feature store, its split and the split file."""
+
+    corpus: Path
+    features: Path
+    split: dict[str, list[str]]
+    split_file: Path
+
+
 @pytest.fixture()
-def tiny_store(tmp_path: Path) -> tuple[Path, Path, dict[str, list[str]]]:
-    """(corpus dir, feature store dir, split) for a 36-clip corpus."""
+def tiny_store(tmp_path: Path) -> TinyStore:
+    """:class:`TinyStore` for a 36-clip corpus."""
     corpus, split = tiny_corpus_and_split(tmp_path / "corpus")
-    return corpus, write_store(tmp_path / "features", split), split
+    features = write_store(tmp_path / "features", split)
+    return TinyStore(corpus, features, split, write_split_file(tmp_path / "split.json", split))
 
 
 def tiny_params(model: str, **changes: object) -> TrainParams:

@@ -1,4 +1,4 @@
-"""``serbias extract``: log-mel spectrograms and SVM features for every split."""
+"""``serbias extract``: every registered feature kind, for every clip of the corpus."""
 
 from __future__ import annotations
 
@@ -9,8 +9,14 @@ import typer
 
 from serbias.config import load_params, override
 from serbias.errors import SerbiasError
+from serbias.features import KINDS
 
-KIND_CHOICES = {"logmel": ("logmel",), "svm": ("svm",), "all": ("logmel", "svm")}
+#: ``--kind all`` asks for every registered kind.
+ALL = "all"
+KIND_HELP = (
+    ", ".join(f"{kind.name} ({kind.summary})" for kind in KINDS.values())
+    + f" or {ALL} \\[extract.kinds]."
+)
 
 
 def extract(
@@ -18,20 +24,10 @@ def extract(
         Path | None,
         typer.Option("--data", help="Corpus directory in CREMA-D layout \\[paths.data]."),
     ] = None,
-    split: Annotated[
-        Path | None,
-        typer.Option("--split", help="Split JSON from `serbias split` \\[paths.split]."),
-    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Feature store directory \\[paths.features].")
     ] = None,
-    kind: Annotated[
-        str | None,
-        typer.Option(
-            "--kind",
-            help="logmel (CNN input), svm (hand-crafted statistics) or all \\[extract.kinds].",
-        ),
-    ] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help=KIND_HELP)] = None,
     jobs: Annotated[
         int | None,
         typer.Option(
@@ -50,35 +46,25 @@ def extract(
         bool, typer.Option("--force", help="Recompute even if the store is up to date.")
     ] = False,
 ) -> None:
-    """Extract log-mel spectrograms and SVM features into a feature store (skipped when current)."""
+    """Extract features of every clip into the feature store (skipped when current).
+
+    Splits and folds select their rows when they load, so a new split needs no extraction.
+    """
     from serbias.cli._console import console, err_console
     from serbias.cli._progress import clip_progress
-    from serbias.corpus.reader import corpus_fingerprint, file_sha256, read_corpus
-    from serbias.corpus.split import load_split
+    from serbias.corpus.reader import corpus_fingerprint, read_corpus
     from serbias.features.extract import extract_features
 
-    if kind is not None and kind not in KIND_CHOICES:
-        raise SerbiasError(f"--kind {kind!r} is not one of {', '.join(KIND_CHOICES)}")
+    if kind is not None and kind != ALL and kind not in KINDS:
+        raise SerbiasError(f"--kind {kind!r} is not one of {', '.join([*KINDS, ALL])}")
     settings = load_params()
-    paths = override(settings.paths, data=data, split=split, features=out)
-    params = override(
-        settings.extract,
-        kinds=KIND_CHOICES[kind] if kind else None,
-        jobs=jobs,
-        skip_bad=skip_bad or None,
-    )
+    paths = override(settings.paths, data=data, features=out)
+    kinds = None if kind is None else tuple(KINDS) if kind == ALL else (kind,)
+    params = override(settings.extract, kinds=kinds, jobs=jobs, skip_bad=skip_bad or None)
     clips = read_corpus(paths.data)
-    # clips missing from the corpus are extract's to report (or to skip with --skip-bad)
-    splits = load_split(paths.split)
-    fingerprints = {
-        "corpus_fingerprint": corpus_fingerprint(paths.data),
-        "split_fingerprint": file_sha256(paths.split),
-    }
-    total = sum(len(stems) for stems in splits.values())
-    with clip_progress(total, f"extracting {' + '.join(params.kinds)}") as advance:
+    with clip_progress(len(clips), f"extracting {' + '.join(params.kinds)}") as advance:
         summary = extract_features(
             clips,
-            splits,
             paths.features,
             params=params,
             kinds=params.kinds,
@@ -86,19 +72,16 @@ def extract(
             skip_bad=params.skip_bad,
             progress=advance,
             force=force,
-            **fingerprints,
+            corpus_fingerprint=corpus_fingerprint(paths.data),
         )
 
     for clip in summary.bad:
-        err_console.print(
-            f"[yellow]skipped:[/] {clip.filename} ({clip.split}): {clip.reason}", highlight=False
-        )
-    counts = ", ".join(f"{name} {n}" for name, n in summary.counts.items())
+        err_console.print(f"[yellow]skipped:[/] {clip.filename}: {clip.reason}", highlight=False)
     if summary.up_to_date:
         console.print(
             f"Up to date: {summary.out_dir} already holds {' + '.join(summary.kinds)} features "
-            f"for this corpus, split and extract parameters ({counts}); nothing to do "
-            "(--force recomputes).",
+            f"of the {summary.clips} clips for this corpus and these extract parameters; "
+            "nothing to do (--force recomputes).",
             highlight=False,
         )
         return
@@ -106,7 +89,7 @@ def extract(
         console.print(f"  {name:<22} {' x '.join(map(str, shape))}", highlight=False)
     rate = summary.clips_extracted / summary.seconds if summary.seconds else 0.0
     console.print(
-        f"Extracted {' + '.join(summary.kinds)} for {summary.clips_extracted} clips ({counts}) "
+        f"Extracted {' + '.join(summary.kinds)} for {summary.clips_extracted} clips "
         f"in {summary.seconds:.1f} s ({rate:,.0f} clips/s, {summary.jobs} jobs, "
         f"{summary.cpu_seconds:.0f} CPU-s) -> "
         f"{summary.out_dir}",

@@ -31,6 +31,15 @@ def predict(
         Path | None,
         typer.Option("--features", help="Feature store from `serbias extract` \\[paths.features]."),
     ] = None,
+    split: Annotated[
+        Path | None,
+        typer.Option(
+            "--split",
+            help="Split JSON from `serbias split` naming the clips to predict (with --bootstrap: "
+            "the train clips the replicas were resampled from; a pretrained model scores every "
+            "clip of the corpus when it does not exist) \\[paths.split].",
+        ),
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -57,15 +66,6 @@ def predict(
         typer.Option(
             "--data",
             help="Corpus audio for pretrained models \\[paths.data].",
-            rich_help_panel=PRETRAINED,
-        ),
-    ] = None,
-    split: Annotated[
-        Path | None,
-        typer.Option(
-            "--split",
-            help="Split file whose --split-name clips a pretrained model scores (every clip when "
-            "it does not exist) \\[paths.split].",
             rich_help_panel=PRETRAINED,
         ),
     ] = None,

@@ -64,7 +64,8 @@ def train(
         Path | None,
         typer.Option(
             "--split",
-            help="Split JSON the features came from; tags the run's split mode \\[paths.split].",
+            help="Split JSON from `serbias split`: trains on its train clips, validates on its "
+            "val clips \\[paths.split].",
         ),
     ] = None,
     epochs: Annotated[

@@ -2,9 +2,8 @@
 guesses about the speaker (Female, Non-Caucasian), plus which model version answered.
 
 The clip goes through exactly what ``serbias extract`` does to a corpus clip (decode with
-:func:`serbias.features.audio.read_audio`, resample once with soxr, then the same
-:class:`~serbias.features.logmel.LogMelExtractor` or
-:class:`~serbias.features.handcrafted.HandcraftedExtractor`), built from the feature
+:func:`serbias.features.audio.read_audio`, resample once with soxr, then the extractor of
+the model's feature kind from :data:`serbias.features.KINDS`), built from the feature
 parameters recorded with the model, so the model sees the features it was trained on.
 A model is loaded once per process and kept: later recordings cost one feature
 computation and one forward pass.
@@ -24,7 +23,7 @@ import numpy as np
 import soundfile as sf
 
 from serbias import tracking, vocab
-from serbias.config import DemoParams, ExtractParams, override
+from serbias.config import DemoParams, ExtractParams
 from serbias.errors import SerbiasError
 from serbias.features.audio import AudioError, read_audio, resample
 from serbias.models.io import load_model
@@ -255,8 +254,7 @@ def _load(uri: str) -> DemoModel | PretrainedDemoModel:
 
 
 def _load_tracked(uri: str) -> DemoModel:
-    from serbias.features.handcrafted import HandcraftedExtractor
-    from serbias.features.logmel import LogMelExtractor
+    from serbias.features import KINDS
 
     tracking.check_store_exists(uri)
     name, version = tracking.registry_version(uri)
@@ -264,21 +262,18 @@ def _load_tracked(uri: str) -> DemoModel:
     loaded = load_model(resolved)
     metadata = loaded.metadata
     kind = metadata.get("feature_kind")
-    if kind not in ("logmel", "svm") or "feature_params" not in metadata:
+    if kind not in KINDS or "feature_params" not in metadata:
         raise SerbiasError(
             f"{uri}: model has no serbias metadata (was it logged by `serbias train`?)"
         )
-    params = feature_params(metadata["feature_params"], uri)
+    params = feature_params(metadata["feature_params"], uri, kind)
     expected = tuple(metadata.get("input_shape") or ())
-    if kind == "logmel":
-        extractor: Any = LogMelExtractor.from_params(params)
-        shape = extractor.shape
-    else:
-        extractor = HandcraftedExtractor.from_params(params)
-        shape = (len(extractor.columns),)
-        columns = metadata.get("columns")
-        if columns is not None and list(columns) != list(extractor.columns):
-            raise SerbiasError(f"{uri}: the model's SVM feature columns differ from serbias's")
+    feature_kind, own = KINDS[kind], params.of(kind)
+    extractor = feature_kind.extractor(own, params)
+    shape = feature_kind.row_shape(own, params)
+    columns, recorded = feature_kind.columns(own, params), metadata.get("columns")
+    if columns is not None and recorded is not None and list(recorded) != list(columns):
+        raise SerbiasError(f"{uri}: the model's {kind} feature columns differ from serbias's")
     if expected and tuple(expected) != tuple(shape):
         raise SerbiasError(
             f"{uri}: model expects {' x '.join(map(str, expected))} inputs, its feature "
@@ -299,13 +294,22 @@ def _load_tracked(uri: str) -> DemoModel:
     return DemoModel(loaded.model, identity, params, kind, extractor, outputs, threshold)
 
 
-def feature_params(recorded: Mapping[str, Any], uri: str) -> ExtractParams:
-    """The extract parameters a model was trained with (from its logged feature manifest)."""
-    known = {f.name for f in dataclasses.fields(ExtractParams)}
-    unknown = sorted(set(recorded) - known)
+def feature_params(recorded: Mapping[str, Any], uri: str, kind: str) -> ExtractParams:
+    """The extract parameters a model of feature ``kind`` was trained with (as recorded in
+    its metadata: the decoding settings and the kind's own section)."""
+    from serbias.features import KINDS
+
+    section = recorded.get(kind, {})
+    shared = {key: value for key, value in recorded.items() if key != kind}
+    unknown = sorted(set(recorded) - set(ExtractParams().feature_params([kind])))
+    if isinstance(section, Mapping):
+        fields = {f.name for f in dataclasses.fields(KINDS[kind].Params)}
+        unknown += sorted(f"{kind}.{key}" for key in set(section) - fields)
+    else:
+        unknown.append(kind)
     if unknown:
         raise SerbiasError(
             f"{uri}: model was trained on features with parameters this serbias does not know "
             f"({', '.join(unknown)}); use the serbias version that trained it"
         )
-    return override(ExtractParams(), **recorded)
+    return ExtractParams(**shared, kinds=(kind,), kind_params={kind: section})

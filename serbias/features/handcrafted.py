@@ -1,4 +1,4 @@
-"""Hand-crafted clip features for the SVM baseline: frame features summarised by statistics.
+"""Hand-crafted clip features for the SVM baseline (kind ``svm``): frame statistics.
 
 Frames of 25 ms every 10 ms (the reference study's pyAudioAnalysis-style features). The
 signal is first centred and peak-normalised, as pyAudioAnalysis does, so loudness of the
@@ -22,13 +22,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.fft
-import scipy.sparse
 from numpy.lib.stride_tricks import sliding_window_view
 
-from serbias.config import ExtractParams
+from serbias.features.base import Audio, FeatureKind
+
+if TYPE_CHECKING:
+    import scipy.sparse
 
 SPECTRAL_FEATURES = (
     "zcr", "energy", "energy_entropy", "spectral_centroid", "spectral_spread",
@@ -54,6 +56,49 @@ def feature_names(n_mfcc: int = 12) -> list[str]:
     return [f"{name}_{stat}" for name in frame_feature_names(n_mfcc) for stat in STATISTICS]
 
 
+@dataclass(frozen=True)
+class HandcraftedParams:
+    """``extract.svm``: 25 ms frames every 10 ms, 12 MFCCs over 40 mel filters."""
+
+    window: float = 0.025  # seconds per frame
+    step: float = 0.010  # seconds between frame starts
+    n_mfcc: int = 12
+    n_mfcc_filters: int = 40
+
+
+class Handcrafted(FeatureKind[HandcraftedParams]):
+    """20 per-frame series x 10 statistics (200 named columns at the defaults)."""
+
+    name = "svm"
+    Params = HandcraftedParams
+    summary = "hand-crafted statistics, the SVM's input"
+
+    def check(self, params: HandcraftedParams, audio: Audio) -> None:
+        window = round(params.window * audio.sample_rate)
+        if window < 20:
+            raise self.invalid("window", params.window, "at least 20 samples at sample_rate")
+        if not 1 <= round(params.step * audio.sample_rate) <= window:
+            raise self.invalid("step", params.step, "at least one sample and at most window")
+        if not 1 <= params.n_mfcc_filters <= window // 2 + 1:
+            raise self.invalid("n_mfcc_filters", params.n_mfcc_filters, f"1..{window // 2 + 1}")
+        if not 1 <= params.n_mfcc <= params.n_mfcc_filters:
+            raise self.invalid(
+                "n_mfcc", params.n_mfcc, f"1..n_mfcc_filters ({params.n_mfcc_filters})"
+            )
+
+    def row_shape(self, params: HandcraftedParams, audio: Audio) -> tuple[int]:
+        return (len(feature_names(params.n_mfcc)),)
+
+    def columns(self, params: HandcraftedParams, audio: Audio) -> tuple[str, ...]:
+        return tuple(feature_names(params.n_mfcc))
+
+    def extractor(self, params: HandcraftedParams, audio: Audio) -> HandcraftedExtractor:
+        return HandcraftedExtractor.build(params, audio)
+
+
+HANDCRAFTED = Handcrafted()
+
+
 @dataclass(frozen=True, eq=False)
 class HandcraftedExtractor:
     """A precomputed plan: clip samples -> (n_features,) float32 summary vector."""
@@ -66,19 +111,20 @@ class HandcraftedExtractor:
     mel_basis: scipy.sparse.csr_array  # (n_mfcc_filters, 1 + window_length // 2)
 
     @classmethod
-    def from_params(cls, params: ExtractParams) -> HandcraftedExtractor:
+    def build(cls, params: HandcraftedParams, audio: Audio) -> HandcraftedExtractor:
         """Build the window and the MFCC filter bank once (imports librosa: parent only)."""
         import librosa
         import scipy.signal
+        import scipy.sparse
 
-        window_length = round(params.svm_window * params.sample_rate)
+        window_length = round(params.window * audio.sample_rate)
         mel = librosa.filters.mel(
-            sr=params.sample_rate, n_fft=window_length, n_mels=params.n_mfcc_filters
+            sr=audio.sample_rate, n_fft=window_length, n_mels=params.n_mfcc_filters
         )
         return cls(
-            sample_rate=params.sample_rate,
+            sample_rate=audio.sample_rate,
             window_length=window_length,
-            step=round(params.svm_step * params.sample_rate),
+            step=round(params.step * audio.sample_rate),
             n_mfcc=params.n_mfcc,
             window=scipy.signal.get_window("hamming", window_length, fftbins=True),
             mel_basis=scipy.sparse.csr_array(mel.astype(np.float64)),
@@ -101,6 +147,8 @@ class HandcraftedExtractor:
 
     def frame_features(self, samples: np.ndarray) -> np.ndarray:
         """(n_frames, 8 + n_mfcc) per-frame series, columns as :func:`frame_feature_names`."""
+        import scipy.fft
+
         signal = self.signal(samples)
         length = self.window_length
         frames = sliding_window_view(signal, length)[:: self.step]  # a view, no copy
@@ -142,6 +190,8 @@ class HandcraftedExtractor:
 
     def mfcc(self, power: np.ndarray) -> np.ndarray:
         """(n_frames, n_mfcc) MFCCs of a power spectrogram, as ``librosa.feature.mfcc``."""
+        import scipy.fft
+
         mel_power = (self.mel_basis @ power.T).T
         log_mel = 10.0 * np.log10(np.maximum(mel_power, AMIN))
         log_mel = np.maximum(log_mel, log_mel.max() - MFCC_TOP_DB)

@@ -21,12 +21,18 @@ BOOTSTRAP_SPLIT = "train"
 
 
 def predict(
-    model_uri: str, features_dir: Path, *, split_name: str = "test", batch_size: int = 64
+    model_uri: str,
+    features_dir: Path,
+    *,
+    split_file: Path,
+    split_name: str = "test",
+    batch_size: int = 64,
 ) -> Predictions:
-    """Predict every clip of one split of a feature store with the model at ``model_uri``
-    (or the version a ``serbias train`` summary JSON names)."""
+    """Predict every clip of split ``split_name`` of ``split_file`` (in split-file order)
+    from a feature store, with the model at ``model_uri`` (or the version a ``serbias
+    train`` summary JSON names)."""
     from serbias import tracking
-    from serbias.features.store import load_features, read_manifest
+    from serbias.features.store import load_features
 
     if model_uri.endswith(".json"):
         from serbias.training.summary import summary_model_uri
@@ -34,9 +40,8 @@ def predict(
         model_uri = summary_model_uri(Path(model_uri))
     loaded = load_model(model_uri)
     kind = _feature_kind(loaded)
-    manifest = read_manifest(features_dir)
-    check_feature_params(loaded.metadata, manifest, features_dir)
-    features = load_features(features_dir, split_name, kind)
+    features = load_features(features_dir, kind, _split_clips(split_file, split_name))
+    check_feature_params(loaded.metadata, features.params, features_dir)
     registered_name, version = tracking.registry_version(model_uri)
     return Predictions(
         _predict_rows(loaded, features, np.arange(len(features)), features_dir, batch_size),
@@ -53,30 +58,32 @@ def predict_bootstrap(
     features_dir: Path,
     out_dir: Path,
     *,
+    split_file: Path,
     batch_size: int = 64,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[Path]:
     """Predict each bootstrap replica's out-of-bag clips with that replica's model.
 
-    ``parent_uri`` is the parent run (``runs:/<id>`` or the id). Writes
-    ``replica_000.csv``, ... into ``out_dir`` (replaced as a whole, atomically).
+    ``parent_uri`` is the parent run (``runs:/<id>`` or the id); the out-of-bag clips are
+    clips of the train split of ``split_file``. Writes ``replica_000.csv``, ... into
+    ``out_dir`` (replaced as a whole, atomically).
     """
     from serbias import tracking
-    from serbias.features.store import load_features, read_manifest
+    from serbias.features.store import load_features
     from serbias.training.summary import OOB_CLIPS
 
     replicas = tracking.replica_runs(parent_uri)
-    manifest = read_manifest(features_dir)
+    train_clips = _split_clips(split_file, BOOTSTRAP_SPLIT)
     cache: dict[str, Any] = {}
     written = []
     with atomic_dir(Path(out_dir), force=True) as tmp:
         for done, replica in enumerate(replicas, start=1):
             loaded = load_model(replica.model_uri)
             kind = _feature_kind(loaded)
-            check_feature_params(loaded.metadata, manifest, features_dir)
             if kind not in cache:
-                cache[kind] = load_features(features_dir, BOOTSTRAP_SPLIT, kind)
+                cache[kind] = load_features(features_dir, kind, train_clips)
             features = cache[kind]
+            check_feature_params(loaded.metadata, features.params, features_dir)
             oob = tracking.download_run_json(replica.run_id, OOB_CLIPS)
             rows = _rows_of(features.filenames, oob, features_dir)
             table = _predict_rows(loaded, features, rows, features_dir, batch_size)
@@ -91,11 +98,17 @@ def predict_bootstrap(
 
 
 def check_feature_params(
-    metadata: Mapping[str, Any], manifest: Mapping[str, Any], features_dir: Path
+    metadata: Mapping[str, Any], feature_params: Mapping[str, Any], features_dir: Path
 ) -> None:
-    """Refuse features extracted with other parameters than the model was trained on."""
-    expected = metadata.get("feature_params") or {}
-    actual = manifest.get("params") or {}
+    """Refuse features extracted with other parameters than the model was trained on.
+
+    ``feature_params`` are the stored features' (:attr:`FeatureSet.params`); nested
+    sections compare key by key (``logmel.n_mels``).
+    """
+    from serbias.features.params import flat_params
+
+    expected = flat_params(metadata.get("feature_params") or {})
+    actual = flat_params(feature_params)
     differ = [
         key for key in sorted(set(expected) | set(actual)) if expected.get(key) != actual.get(key)
     ]
@@ -109,8 +122,19 @@ def check_feature_params(
         )
 
 
+def _split_clips(split_file: Path, split_name: str) -> list[str]:
+    from serbias.corpus.split import load_split
+
+    split = load_split(split_file)
+    if split_name not in split:
+        raise SerbiasError(
+            f"{split_file}: no split {split_name!r} (it has {', '.join(split)}); check --split-name"
+        )
+    return split[split_name]
+
+
 def _feature_kind(loaded: Any) -> str:
-    from serbias.features.store import KINDS
+    from serbias.features import KINDS
 
     kind = loaded.metadata.get("feature_kind")
     if kind not in KINDS:

@@ -23,7 +23,11 @@ TARGET_PREFIX = "target."
 @dataclass(frozen=True, eq=False)
 class TrainingData:
     """Features ``X`` of every clip a training may use, its targets per model output and the
-    rows of each split (``rows["train"]``, ``rows["val"]``); unlabelled clips are left out."""
+    rows of each split (``rows["train"]``, ``rows["val"]``); unlabelled clips are left out.
+
+    ``feature_params`` are the parameters the features were computed with (what the model
+    records); ``split_fingerprint`` is the SHA-256 of the split file that chose the clips.
+    """
 
     kind: str
     X: np.ndarray
@@ -33,6 +37,8 @@ class TrainingData:
     manifest: dict[str, Any]
     excluded: dict[str, int] = field(default_factory=dict)
     columns: np.ndarray | None = None
+    feature_params: dict[str, Any] = field(default_factory=dict)
+    split_fingerprint: str = "unknown"
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -64,68 +70,69 @@ def targets_of(arrays: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.
 
 
 def load_training_data(
-    features_dir: Path, data_dir: Path, *, model: str, labels: str
+    features_dir: Path, data_dir: Path, *, model: str, labels: str, split_file: Path
 ) -> TrainingData:
-    """Train and val features of ``model``'s kind, with targets from the corpus at ``data_dir``.
+    """Train and val features of ``model``'s kind for the clips of ``split_file``, with
+    targets from the corpus at ``data_dir``.
 
-    Refuses non-finite features (naming the clips), empty splits and clips the corpus does
-    not know; clips without a label of this kind (unrated, for ``observed``) are left out
-    and counted; a class absent from the training clips is a warning.
+    Refuses empty splits, clips the corpus does not know, clips the feature store lacks
+    (naming them) and non-finite features (naming the clips); clips without a label of
+    this kind (unrated, for ``observed``) are left out and counted; a class absent from
+    the training clips is a warning. Only the rows used are read from the store.
     """
-    from serbias.corpus.reader import read_corpus
+    from serbias.corpus.reader import file_sha256, read_corpus
+    from serbias.corpus.split import load_split
     from serbias.features.store import load_features, read_manifest, store_file
 
     family = model_family(model)
     features_dir = Path(features_dir)
     manifest = read_manifest(features_dir)
-    sets = {
-        split: load_features(features_dir, split, family.feature_kind) for split in TRAINING_SPLITS
-    }
-    for split, features in sets.items():
-        where = features_dir / store_file(split, family.feature_kind)
-        if len(features) == 0:
-            raise SerbiasError(f"{where}: the {split} split is empty (check the split file)")
-        check_finite(features.X, features.filenames, where)
+    split = load_split(split_file)
     clips = read_corpus(Path(data_dir), require_audio=False).set_index("filename", drop=False)
 
-    X, filenames, targets, rows, excluded = [], [], [], {}, {}
-    start = 0
-    for split, features in sets.items():
-        stems = [str(stem) for stem in features.filenames]
-        unknown = [stem for stem in stems if stem not in clips.index]
+    stems: list[str] = []
+    targets: list[dict[str, np.ndarray]] = []
+    rows, excluded = {}, {}
+    for name in TRAINING_SPLITS:
+        split_stems = split[name]
+        if not split_stems:
+            raise SerbiasError(f"{split_file}: the {name} split is empty")
+        unknown = [stem for stem in split_stems if stem not in clips.index]
         if unknown:
             raise SerbiasError(
-                f"{features_dir}: {len(unknown)} {split} clip(s) are not in the corpus {data_dir} "
-                f"(e.g. {', '.join(unknown[:3])}); were the features extracted from another corpus?"
+                f"{split_file}: {len(unknown)} {name} clip(s) are not in the corpus {data_dir} "
+                f"(e.g. {', '.join(unknown[:3])}); is it the split of another corpus?"
             )
-        table = clips.loc[stems].reset_index(drop=True)
+        table = clips.loc[split_stems].reset_index(drop=True)
         emotions = emotion_labels(table, labels)
         keep = emotions.sum(axis=1) > 0
-        excluded[split] = int((~keep).sum())
+        excluded[name] = int((~keep).sum())
         if not keep.any():
             raise SerbiasError(
-                f"{features_dir}: no {split} clip has {labels} labels ({excluded[split]} unrated)"
+                f"{split_file}: no {name} clip has {labels} labels ({excluded[name]} unrated)"
             )
         split_targets = {EMOTION_OUTPUT: emotions}
         if len(family.outputs) > 1:
             split_targets.update(demographic_labels(table))
-        X.append(features.X if keep.all() else features.X[keep])
-        filenames.append(np.asarray(stems)[keep])
-        targets.append({name: values[keep] for name, values in split_targets.items()})
-        rows[split] = np.arange(start, start + int(keep.sum()))
-        start += int(keep.sum())
+        rows[name] = np.arange(len(stems), len(stems) + int(keep.sum()))
+        stems.extend(np.asarray(split_stems)[keep].tolist())
+        targets.append({output: values[keep] for output, values in split_targets.items()})
 
+    features = load_features(features_dir, family.feature_kind, stems)
+    check_finite(features.X, features.filenames, features_dir / store_file(family.feature_kind))
     merged = {name: np.concatenate([t[name] for t in targets]) for name in targets[0]}
     _warn_absent_classes(merged[EMOTION_OUTPUT][rows["train"]], labels)
     return TrainingData(
         kind=family.feature_kind,
-        X=np.concatenate(X),
-        filenames=np.concatenate(filenames),
+        X=features.X,
+        filenames=features.filenames,
         targets=merged,
         rows=rows,
         manifest=manifest,
         excluded=excluded,
-        columns=sets["train"].columns,
+        columns=features.columns,
+        feature_params=features.params,
+        split_fingerprint=file_sha256(split_file),
     )
 
 

@@ -23,6 +23,7 @@ import pandas as pd
 from serbias import tracking, vocab
 from serbias.cpu import available_cpus
 from serbias.errors import SerbiasError
+from serbias.features.params import flat_params
 from serbias.models.base import EMOTION_OUTPUT
 from serbias.models.families import family as model_family
 from serbias.models.io import model_from_bytes
@@ -102,17 +103,11 @@ def features_fingerprint(manifest: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()
 
 
-def _split_mode(split_file: Path | None, manifest: Mapping[str, Any]) -> str:
-    """The split file's mode when it is the one the features were built from."""
-    from serbias.corpus.reader import file_sha256
-
-    if split_file is None or not Path(split_file).is_file():
-        return "unknown"
-    if file_sha256(split_file) != manifest.get("split_fingerprint"):
-        return "unknown"
+def _split_mode(split_file: Path) -> str:
+    """The mode (speaker or clip) recorded in the split file the training clips came from."""
     try:
         return str(json.loads(Path(split_file).read_text(encoding="utf-8")).get("mode", "unknown"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, AttributeError):
         return "unknown"
 
 
@@ -122,10 +117,10 @@ def run_params(params: TrainParams, data: TrainingData) -> dict[str, Any]:
         key: value for key, value in asdict(params).items() if key not in ("models", "experiment")
     }
     values.update({f"model.{key}": value for key, value in asdict(params.family()).items()})
-    values.update({f"features.{k}": v for k, v in data.manifest.get("params", {}).items()})
+    values.update(flat_params(data.feature_params, "features."))
     values.update(
         features_fingerprint=features_fingerprint(data.manifest),
-        split_fingerprint=data.manifest.get("split_fingerprint", "unknown"),
+        split_fingerprint=data.split_fingerprint,
         corpus_fingerprint=data.manifest.get("corpus_fingerprint", "unknown"),
         feature_kind=data.kind,
         input_shape=list(data.input_shape),
@@ -157,7 +152,7 @@ def model_metadata(params: TrainParams, data: TrainingData) -> dict[str, Any]:
         "labels": params.labels,
         "feature_kind": data.kind,
         "input_shape": list(data.input_shape),
-        "feature_params": data.manifest.get("params", {}),
+        "feature_params": data.feature_params,
         "outputs": list(model_family(params.model).outputs),
         "threshold": params.threshold,
     }
@@ -193,17 +188,20 @@ def train(
     *,
     features_dir: Path,
     data_dir: Path,
-    split_file: Path | None = None,
+    split_file: Path,
     progress: ProgressCallback | None = None,
 ) -> TrainResult:
-    """Train ``params.model`` on ``params.labels`` and track it in MLflow (see module doc).
+    """Train ``params.model`` on ``params.labels`` with the train and val clips of
+    ``split_file`` and track it in MLflow (see module doc).
 
     The tracking store is checked before any data is loaded or any model is fitted.
     """
     family = model_family(params.model)
     tracking.check_tracking()
-    data = load_training_data(features_dir, data_dir, model=family.name, labels=params.labels)
-    tags = run_tags(params, data, _split_mode(split_file, data.manifest))
+    data = load_training_data(
+        features_dir, data_dir, model=family.name, labels=params.labels, split_file=split_file
+    )
+    tags = run_tags(params, data, _split_mode(split_file))
     if params.bootstrap:
         return _train_bootstrap(params, data, tags, progress)
     return _train_single(params, data, tags, progress)

@@ -38,7 +38,7 @@ SMALL_ATTENTION = {**SMALL_NET, "attention_heads": 2, "attention_units": 8}
 TINY = {
     "synth": {"actors": 16, "sentences": 2},
     "split": {"train": 0.5, "val": 0.125, "test": 0.375},
-    "extract": {"n_mels": 32, "duration": 1.5, "jobs": 1},
+    "extract": {"duration": 1.5, "jobs": 1, "logmel": {"n_mels": 32}},
     "train": {
         "epochs": 1,
         "models": {

@@ -36,13 +36,14 @@ def audit_sex_gaps(root: Path, *, seed: int, bias: tuple[str, ...] = ()) -> pd.D
          "--jobs", "1", *bias_args)  # fmt: skip
     _run("split", "--data", str(corpus), "--out", str(split), "--seed", str(seed),
          "--train", "0.5", "--val", "0.1", "--test", "0.4")  # fmt: skip
-    _run("extract", "--data", str(corpus), "--split", str(split), "--out", str(features),
-         "--kind", "svm", "--jobs", "1")  # fmt: skip
+    _run("extract", "--data", str(corpus), "--out", str(features), "--kind", "svm",
+         "--jobs", "1")  # fmt: skip
     _run("train", "--model", "svm", "--labels", "intended", "--features", str(features),
          "--data", str(corpus), "--split", str(split), "--seed", str(seed),
          "--out", str(root / "train"))  # fmt: skip
     _run("predict", "--model", "models:/serbias-svm-intended@latest", "--features",
-         str(features), "--out", str(predictions), "--split-name", "test")  # fmt: skip
+         str(features), "--split", str(split), "--out", str(predictions),
+         "--split-name", "test")  # fmt: skip
     _run("audit", str(predictions), "--data", str(corpus), "--split", str(split),
          "--out", str(audit), "--reference", "sex=Male", "--seed", str(seed),
          "--target", "intended")  # fmt: skip
