@@ -47,6 +47,57 @@ def split(params: Params, *, strict: bool = False, force: bool = False) -> Split
     return SplitStage(clips, result)
 
 
+def synth(
+    params: Params,
+    out_dir: Path,
+    *,
+    force: bool = False,
+    progress: Callable[..., None] | None = None,
+) -> Any:
+    """Write the synthetic corpus ``synth`` describes to ``out_dir`` (see
+    :func:`serbias.corpus.synth.generate_corpus`)."""
+    from serbias.corpus.synth import generate_corpus
+
+    settings = params.synth
+    return generate_corpus(
+        out_dir,
+        actors=settings.actors,
+        sentences=settings.sentences,
+        full=settings.full,
+        seed=settings.seed or 0,
+        bias=settings.bias,
+        raters=settings.raters,
+        jobs=settings.jobs,
+        force=force,
+        progress=progress,
+    )
+
+
+def extract(
+    params: Params, *, force: bool = False, progress: Callable[..., None] | None = None
+) -> Any:
+    """Extract the ``extract.kinds`` features of every clip of ``paths.data`` into
+    ``paths.features`` (nothing to do when the store is current)."""
+    from serbias.corpus.reader import corpus_fingerprint, read_corpus
+    from serbias.features.extract import extract_features
+
+    settings = params.extract
+    clips = read_corpus(params.paths.data)
+    if progress is not None:
+        progress(0, total=len(clips))
+    return extract_features(
+        clips,
+        params.paths.features,
+        params=settings,
+        kinds=settings.kinds,
+        jobs=settings.jobs,
+        skip_bad=settings.skip_bad,
+        progress=progress,
+        force=force,
+        corpus_fingerprint=corpus_fingerprint(params.paths.data),
+    )
+
+
 def train(params: Params, *, progress: ProgressCallback | None = None) -> TrainResult:
     """Train ``train.model`` on ``train.labels`` (tracked in MLflow) and write its summary JSON
     ``paths.train/<model>-<labels>.json`` for the predict stage."""

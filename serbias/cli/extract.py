@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -50,10 +51,9 @@ def extract(
 
     Splits and folds select their rows when they load, so a new split needs no extraction.
     """
+    from serbias import stages
     from serbias.cli._console import console, err_console
     from serbias.cli._progress import clip_progress
-    from serbias.corpus.reader import corpus_fingerprint, read_corpus
-    from serbias.features.extract import extract_features
 
     if kind is not None and kind != ALL and kind not in KINDS:
         raise SerbiasError(f"--kind {kind!r} is not one of {', '.join([*KINDS, ALL])}")
@@ -61,18 +61,9 @@ def extract(
     paths = override(settings.paths, data=data, features=out)
     kinds = None if kind is None else tuple(KINDS) if kind == ALL else (kind,)
     params = override(settings.extract, kinds=kinds, jobs=jobs, skip_bad=skip_bad or None)
-    clips = read_corpus(paths.data)
-    with clip_progress(len(clips), f"extracting {' + '.join(params.kinds)}") as advance:
-        summary = extract_features(
-            clips,
-            paths.features,
-            params=params,
-            kinds=params.kinds,
-            jobs=params.jobs,
-            skip_bad=params.skip_bad,
-            progress=advance,
-            force=force,
-            corpus_fingerprint=corpus_fingerprint(paths.data),
+    with clip_progress(None, f"extracting {' + '.join(params.kinds)}") as advance:
+        summary = stages.extract(
+            replace(settings, paths=paths, extract=params), force=force, progress=advance
         )
 
     for clip in summary.bad:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -66,12 +67,14 @@ def synth(
     """Write a synthetic corpus in the CREMA-D layout, with known ground truth in synth.json."""
     from rich.table import Table
 
+    from serbias import stages
     from serbias.cli._console import console
     from serbias.cli._progress import clip_progress
-    from serbias.corpus.synth import count_clips, generate_corpus
+    from serbias.corpus.synth import count_clips
 
+    settings = load_params()
     params = override(
-        load_params().synth,
+        settings.synth,
         actors=actors,
         sentences=sentences,
         full=full,
@@ -83,17 +86,8 @@ def synth(
 
     total = count_clips(params.actors, sentences=params.sentences, full=params.full)
     with clip_progress(total, "synth") as advance:
-        summary = generate_corpus(
-            out_dir,
-            actors=params.actors,
-            sentences=params.sentences,
-            full=params.full,
-            seed=params.seed or 0,
-            bias=params.bias,
-            raters=params.raters,
-            force=force,
-            jobs=params.jobs,
-            progress=advance,
+        summary = stages.synth(
+            replace(settings, synth=params), out_dir, force=force, progress=advance
         )
 
     table = Table(title=f"Wrote {summary.out_dir}", title_justify="left")
