@@ -98,7 +98,9 @@ def extract(
     )
 
 
-def train(params: Params, *, progress: ProgressCallback | None = None) -> TrainResult:
+def train(
+    params: Params, *, progress: ProgressCallback | None = None, fresh: bool = False
+) -> TrainResult:
     """Train ``train.model`` on ``train.labels`` (tracked in MLflow) and write its summary JSON
     ``paths.train/<model>-<labels>.json`` for the predict stage."""
     from serbias.atomic import write_json
@@ -111,6 +113,7 @@ def train(params: Params, *, progress: ProgressCallback | None = None) -> TrainR
         data_dir=params.paths.data,
         split_file=params.paths.split,
         progress=progress,
+        fresh=fresh,
     )
     write_json(summary_file(params, result.model, result.labels), train_summary(result))
     return result

@@ -28,10 +28,11 @@ if TYPE_CHECKING:
 
 @contextmanager
 def training_progress(params: TrainParams) -> Iterator[Callable[[TrainProgress], None]]:
-    """A bar over epochs (one training) or replicas (bootstrap); yields the progress callback."""
-    unit = "replicas" if params.bootstrap else "epochs"
+    """A bar over epochs (one training), replicas (bootstrap) or folds (--cv); yields the
+    progress callback (its total comes with the first report for folds)."""
     from serbias.models import family
 
+    unit = "folds" if params.cv else "replicas" if params.bootstrap else "epochs"
     total = params.bootstrap or (params.epochs if family(params.model).has_epochs else 1)
     columns = (
         TextColumn("{task.description}"),
@@ -59,7 +60,8 @@ def training_progress(params: TrainParams) -> Iterator[Callable[[TrainProgress],
 def summary_table(result: TrainResult) -> Group:
     """Validation F1 per emotion, then the run, registry version and aliases."""
     if result.replicas:
-        kind = f" (mean over {len(result.replicas)} replicas)"
+        what = "folds" if result.kind == "cv" else "replicas"
+        kind = f" (mean over {len(result.replicas)} {what})"
     elif result.best_epoch is not None:
         kind = f" (best epoch {result.best_epoch} of {result.epochs_run})"
     else:
@@ -83,7 +85,15 @@ def summary_table(result: TrainResult) -> Group:
             f"registered {result.registered_name} version {result.version} "
             f"(aliases: {aliases}; {verdict})"
         )
-    if result.replicas:
+    if result.resumed:
+        lines.append(f"resumed run: {result.resumed} finished child runs kept, the rest trained")
+    if result.kind == "cv":
+        lines.append(
+            f"{len(result.replicas)} folds as child runs; pooled out-of-fold macro-F1 "
+            f"{result.oof_macro_f1:.3f} over every clip (held-out actors); write them with "
+            f"`serbias predict --model runs:/{result.run_id}`"
+        )
+    elif result.replicas:
         lines.append(
             f"{len(result.replicas)} replicas as child runs; predict their out-of-bag clips with "
             f"`serbias predict --bootstrap --model runs:/{result.run_id}`"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import Annotated
@@ -18,6 +20,21 @@ from serbias.training.params import LABEL_KINDS
 FAMILY_KEYS = "Keys: " + "; ".join(
     f"{name}: {', '.join(f.name for f in fields(family.params))}" for name, family in MODELS.items()
 )
+
+
+@contextmanager
+def interrupt_on_sigterm() -> Iterator[None]:
+    """Treat SIGTERM (``kill``) like Ctrl-C, so open MLflow runs end KILLED, not RUNNING."""
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def parse_hyperparameters(specs: list[str]) -> dict[str, object]:
@@ -108,10 +125,60 @@ def train(
             "replica i), each predicting its out-of-bag clips, as child runs \\[train.bootstrap].",
         ),
     ] = None,
+    cv: Annotated[
+        bool | None,
+        typer.Option(
+            "--cv/--no-cv",
+            help="One model per cross-validation fold of the split file (`serbias split --folds "
+            "K`), as child runs, each predicting its held-out actors; the parent logs the pooled "
+            "out-of-fold predictions (every clip once) and registers nothing \\[train.cv].",
+            show_default=False,
+        ),
+    ] = None,
+    register_final: Annotated[
+        bool | None,
+        typer.Option(
+            "--register-final/--no-register-final",
+            help="With --cv: also train on all actors (fold 0's validation actors choose the "
+            "best epoch) and register that model \\[train.register_final].",
+            show_default=False,
+        ),
+    ] = None,
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh",
+            help="Start many trainings over instead of resuming an interrupted identical run.",
+        ),
+    ] = False,
+    executor: Annotated[
+        str | None,
+        typer.Option(
+            "--executor",
+            help="Where replicas and folds train: local (this machine's processes) or ray "
+            '(a Ray cluster; pip install -e ".[ray]") \\[train.executor].',
+        ),
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address",
+            help="With --executor ray: auto, host:port, or none to start a local Ray on "
+            "127.0.0.1 (task resources: train.resources) \\[train.ray_address].",
+        ),
+    ] = None,
+    retries: Annotated[
+        int | None,
+        typer.Option(
+            "--retries", min=0, help="Attempts after the first for a failed task \\[train.retries]."
+        ),
+    ] = None,
     jobs: Annotated[
         int | None,
         typer.Option(
-            "--jobs", min=1, help="Parallel replica processes \\[train.jobs; default: CPU cores]."
+            "--jobs",
+            min=1,
+            help="Parallel local training processes \\[train.jobs; default: available CPUs].",
         ),
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="\\[train.seed, base.seed].")] = None,
@@ -164,6 +231,11 @@ def train(
         label_smoothing=label_smoothing,
         threshold=threshold,
         bootstrap=bootstrap,
+        cv=cv,
+        register_final=register_final,
+        executor=executor,
+        ray_address=ray_address,
+        retries=retries,
         jobs=jobs,
         seed=seed,
         deterministic=deterministic,
@@ -171,8 +243,8 @@ def train(
     )
     params = override_family(params, **parse_hyperparameters(hyperparameters or []))
     settings = replace(settings, paths=paths, train=params)
-    with training_progress(params) as report:
-        result = stages.train(settings, progress=report)
+    with interrupt_on_sigterm(), training_progress(params) as report:
+        result = stages.train(settings, progress=report, fresh=fresh)
     console.print(summary_table(result))
     summary_file = stages.summary_file(settings, result.model, result.labels)
     console.print(f"Validation metrics -> {summary_file}")

@@ -42,3 +42,10 @@ def predictions_csv(table: pd.DataFrame) -> str:
 def write_predictions(table: pd.DataFrame, path: Path) -> None:
     """Write a predictions table atomically."""
     write_text(Path(path), predictions_csv(table))
+
+
+def read_predictions_csv(text: str) -> pd.DataFrame:
+    """A predictions table from CSV text (:func:`predictions_csv`'s inverse)."""
+    import io
+
+    return pd.read_csv(io.StringIO(text), dtype={FILENAME: str})

@@ -30,14 +30,21 @@ def predict(
 ) -> Predictions:
     """Predict every clip of split ``split_name`` of ``split_file`` (in split-file order)
     from a feature store, with the model at ``model_uri`` (or the version a ``serbias
-    train`` summary JSON names)."""
+    train`` summary JSON names). A cross-validation parent run (``runs:/<parent>``, or the
+    summary of a ``train --cv``) gives its pooled out-of-fold predictions instead: every clip,
+    each predicted by the fold that held its actor out."""
     from serbias import tracking
     from serbias.features.store import load_features
 
     if model_uri.endswith(".json"):
-        from serbias.training.summary import summary_model_uri
+        from serbias.training.summary import read_summary, summary_model_uri
 
+        summary = read_summary(Path(model_uri))
+        if summary.get("kind") == "cv":
+            return predict_out_of_fold(f"runs:/{summary.get('run_id')}")
         model_uri = summary_model_uri(Path(model_uri))
+    if _is_cv_parent(model_uri):
+        return predict_out_of_fold(model_uri)
     loaded = load_model(model_uri)
     kind = _feature_kind(loaded)
     features = load_features(features_dir, kind, _split_clips(split_file, split_name))
@@ -51,6 +58,31 @@ def predict(
         registered_name,
         version,
     )
+
+
+def _is_cv_parent(uri: str) -> bool:
+    """Whether ``uri`` is ``runs:/<id>`` of a cross-validation parent run."""
+    from serbias import tracking
+
+    if not uri.startswith("runs:/") or uri.rstrip("/").count("/") > 1:
+        return False
+    return tracking.run_tags(uri[len("runs:/") :].strip("/")).get("serbias.kind") == "fold"
+
+
+def predict_out_of_fold(parent_uri: str) -> Predictions:
+    """The pooled out-of-fold predictions a ``train --cv`` parent run logged."""
+    from serbias import tracking
+    from serbias.predictions.table import read_predictions_csv
+    from serbias.training.summary import OOF_PREDICTIONS
+
+    run_id = parent_uri[len("runs:/") :].strip("/")
+    tags = tracking.run_tags(run_id)
+    if tags.get("serbias.kind") != "fold":
+        raise SerbiasError(f"{parent_uri}: not a cross-validation run (train it with --cv)")
+    table = read_predictions_csv(tracking.download_run_text(run_id, OOF_PREDICTIONS))
+    metadata = {"serbias_model": tags.get("serbias.model"), "labels": tags.get("serbias.labels"),
+                "out_of_fold": True}  # fmt: skip
+    return Predictions(table, f"runs:/{run_id}", run_id, metadata)
 
 
 def predict_bootstrap(

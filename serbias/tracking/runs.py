@@ -66,25 +66,79 @@ def tracked_run(
     params: Mapping[str, Any] | None = None,
     tags: Mapping[str, str] | None = None,
     parent_run_id: str | None = None,
+    resume_run_id: str | None = None,
 ) -> Iterator[str]:
-    """Start a run (nested under ``parent_run_id`` when given); yields its id.
+    """Start a run (nested under ``parent_run_id`` when given), or continue the unfinished
+    run ``resume_run_id``; yields its id.
 
-    The run ends FINISHED, or FAILED when the block raises.
+    The run ends FINISHED, KILLED when the block is interrupted (Ctrl-C, SIGTERM turned into
+    KeyboardInterrupt) or FAILED when it raises: never left RUNNING by this process.
     """
     mlflow = mlflow_module()
-    exp_id = experiment_id(experiment)
-    all_tags = {**run_context_tags(), **(tags or {})}
-    with mlflow.start_run(
-        experiment_id=exp_id,
-        run_name=run_name,
-        nested=parent_run_id is not None,
-        parent_run_id=parent_run_id,
-        tags=all_tags,
-        log_system_metrics=False,
-    ) as run:
-        if params:
+    if resume_run_id is not None:
+        run = mlflow.start_run(run_id=resume_run_id, nested=parent_run_id is not None,
+                               log_system_metrics=False)  # fmt: skip
+    else:
+        run = mlflow.start_run(
+            experiment_id=experiment_id(experiment),
+            run_name=run_name,
+            nested=parent_run_id is not None,
+            parent_run_id=parent_run_id,
+            tags={**run_context_tags(), **(tags or {})},
+            log_system_metrics=False,
+        )
+    try:
+        if params and resume_run_id is None:
             mlflow.log_params({key: param_value(value) for key, value in params.items()})
         yield run.info.run_id
+    except KeyboardInterrupt:
+        mlflow.end_run("KILLED")
+        raise
+    except BaseException:
+        mlflow.end_run("FAILED")
+        raise
+    mlflow.end_run("FINISHED")
+
+
+def unfinished_run(experiment: str, slot: str) -> tuple[str, str] | None:
+    """(run id, resume key) of the newest top-level run of ``experiment`` tagged
+    ``serbias.resume_slot = slot`` that did not finish (RUNNING, FAILED or KILLED), or None."""
+    mlflow = mlflow_module()
+    client = mlflow.MlflowClient()
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        return None
+    runs = client.search_runs(
+        [found.experiment_id],
+        filter_string=f"tags.`serbias.resume_slot` = '{slot}'",
+        order_by=["attributes.start_time DESC"],
+    )
+    for run in runs:
+        if run.info.status != "FINISHED" and "mlflow.parentRunId" not in run.data.tags:
+            return run.info.run_id, run.data.tags.get("serbias.resume_key", "")
+    return None
+
+
+def finished_children(parent_id: str, index_param: str) -> dict[int, str]:
+    """``{index: run id}`` of the FINISHED child runs of ``parent_id`` (by their
+    ``index_param``); unfinished children are deleted, so a resumed run ends with one child
+    per index."""
+    mlflow = mlflow_module()
+    client = mlflow.MlflowClient()
+    parent = client.get_run(parent_id)
+    children = client.search_runs(
+        [parent.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent_id}'"
+    )
+    done: dict[int, str] = {}
+    for child in children:
+        index = child.data.params.get(index_param)
+        if child.info.status == "FINISHED" and index is not None and int(index) not in done:
+            done[int(index)] = child.info.run_id
+        else:
+            if child.info.status == "RUNNING":
+                client.set_terminated(child.info.run_id, "KILLED")
+            client.delete_run(child.info.run_id)
+    return done
 
 
 def param_value(value: Any) -> str:
@@ -185,7 +239,8 @@ def replica_runs(parent: str) -> list[ReplicaRun]:
     replicas = []
     for child in children:
         model_uri = child.data.tags.get(MODEL_URI_TAG)
-        if REPLICA_PARAM in child.data.params and model_uri:
+        finished = child.info.status == "FINISHED"
+        if REPLICA_PARAM in child.data.params and model_uri and finished:
             replicas.append(
                 ReplicaRun(child.info.run_id, int(child.data.params[REPLICA_PARAM]), model_uri)
             )
@@ -196,10 +251,24 @@ def replica_runs(parent: str) -> list[ReplicaRun]:
     return sorted(replicas, key=lambda r: r.replica)
 
 
-def download_run_json(run_id: str, artifact_file: str) -> Any:
-    """A JSON artifact of a run, parsed."""
-    import json
+def run_tags(run_id: str) -> dict[str, str]:
+    """The tags of a run; a SerbiasError when there is no such run."""
+    mlflow = mlflow_module()
+    from mlflow.exceptions import MlflowException
 
+    try:
+        return dict(mlflow.MlflowClient().get_run(run_id).data.tags)
+    except MlflowException as exc:
+        raise SerbiasError(f"run {run_id}: not in {tracking_uri()} ({first_line(exc)})") from None
+
+
+def run_metrics(run_id: str) -> dict[str, float]:
+    """The latest value of every metric of a run."""
+    return dict(mlflow_module().MlflowClient().get_run(run_id).data.metrics)
+
+
+def download_run_text(run_id: str, artifact_file: str) -> str:
+    """A text artifact of a run."""
     mlflow = mlflow_module()
     from mlflow.exceptions import MlflowException
 
@@ -212,4 +281,11 @@ def download_run_json(run_id: str, artifact_file: str) -> Any:
             raise SerbiasError(
                 f"run {run_id}: no artifact {artifact_file} ({first_line(exc)})"
             ) from None
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        return Path(path).read_text(encoding="utf-8")
+
+
+def download_run_json(run_id: str, artifact_file: str) -> Any:
+    """A JSON artifact of a run, parsed."""
+    import json
+
+    return json.loads(download_run_text(run_id, artifact_file))

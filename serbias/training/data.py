@@ -39,6 +39,7 @@ class TrainingData:
     columns: np.ndarray | None = None
     feature_params: dict[str, Any] = field(default_factory=dict)
     split_fingerprint: str = "unknown"
+    n_folds: int = 0
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -55,6 +56,15 @@ class TrainingData:
         """Targets (by output name) of one split."""
         return {name: values[self.rows[split]] for name, values in self.targets.items()}
 
+    def targets_at(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """Targets (by output name) of some rows."""
+        return {name: values[rows] for name, values in self.targets.items()}
+
+    def rows_of(self, filenames: list[str]) -> np.ndarray:
+        """The rows of some clips (by stem)."""
+        row = {str(stem): i for i, stem in enumerate(self.filenames)}
+        return np.asarray([row[name] for name in filenames], dtype=np.int64)
+
     def arrays(self) -> dict[str, np.ndarray]:
         """The big arrays an executor shares with its workers: ``X`` and ``target.<output>``."""
         return {"X": self.X, **{TARGET_PREFIX + k: v for k, v in self.targets.items()}}
@@ -69,70 +79,98 @@ def targets_of(arrays: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.
     }
 
 
-def load_training_data(
-    features_dir: Path, data_dir: Path, *, model: str, labels: str, split_file: Path
-) -> TrainingData:
-    """Train and val features of ``model``'s kind for the clips of ``split_file``, with
-    targets from the corpus at ``data_dir``.
+def fold_set(fold: int, part: str) -> str:
+    """The row-set name of one part (train, val, test) of cross-validation fold ``fold``."""
+    return f"fold-{fold:03d}/{part}"
 
-    Refuses empty splits, clips the corpus does not know, clips the feature store lacks
-    (naming them) and non-finite features (naming the clips); clips without a label of
-    this kind (unrated, for ``observed``) are left out and counted; a class absent from
-    the training clips is a warning. Only the rows used are read from the store.
+
+def load_training_data(
+    features_dir: Path,
+    data_dir: Path,
+    *,
+    model: str,
+    labels: str,
+    split_file: Path,
+    folds: bool = False,
+) -> TrainingData:
+    """Features of ``model``'s kind for the clips ``split_file`` names, with targets from the
+    corpus at ``data_dir``: its train and val sets, or with ``folds`` every cross-validation
+    fold's train, val and test sets (rows :func:`fold_set`; each clip loaded once).
+
+    Refuses empty train/val sets, clips the corpus does not know, clips the feature store lacks
+    (naming them) and non-finite features (naming the clips); clips without a label of this
+    kind (unrated, for ``observed``) are left out and counted; a class absent from the
+    training clips is a warning. Only the rows used are read from the store.
     """
     from serbias.corpus.reader import file_sha256, read_corpus
-    from serbias.corpus.split import load_split
+    from serbias.corpus.split import load_folds, load_split
     from serbias.features.store import load_features, read_manifest, store_file
 
     family = model_family(model)
     features_dir = Path(features_dir)
     manifest = read_manifest(features_dir)
     split = load_split(split_file)
+    fold_lists = load_folds(split_file)
+    if folds and not fold_lists:
+        raise SerbiasError(
+            f"{split_file}: --cv needs a split file with folds (run `serbias split --folds K`)"
+        )
+    if not folds and fold_lists:
+        raise SerbiasError(
+            f"{split_file}: holds {len(fold_lists)} cross-validation folds and no single "
+            "train/val split; train on them with --cv"
+        )
+    if folds:
+        sets = {fold_set(k, part): fold[part] for k, fold in enumerate(fold_lists)
+                for part in ("train", "val", "test")}  # fmt: skip
+    else:
+        sets = {name: split[name] for name in TRAINING_SPLITS}
     clips = read_corpus(Path(data_dir), require_audio=False).set_index("filename", drop=False)
 
-    stems: list[str] = []
-    targets: list[dict[str, np.ndarray]] = []
-    rows, excluded = {}, {}
-    for name in TRAINING_SPLITS:
-        split_stems = split[name]
-        if not split_stems:
+    for name, stems in sets.items():
+        if not stems and not name.endswith("test"):
             raise SerbiasError(f"{split_file}: the {name} split is empty")
-        unknown = [stem for stem in split_stems if stem not in clips.index]
+        unknown = [stem for stem in stems if stem not in clips.index]
         if unknown:
             raise SerbiasError(
                 f"{split_file}: {len(unknown)} {name} clip(s) are not in the corpus {data_dir} "
                 f"(e.g. {', '.join(unknown[:3])}); is it the split of another corpus?"
             )
-        table = clips.loc[split_stems].reset_index(drop=True)
-        emotions = emotion_labels(table, labels)
-        keep = emotions.sum(axis=1) > 0
-        excluded[name] = int((~keep).sum())
-        if not keep.any():
+    union = list(dict.fromkeys(stem for stems in sets.values() for stem in stems))
+    table = clips.loc[union].reset_index(drop=True)
+    emotions = emotion_labels(table, labels)
+    keep = emotions.sum(axis=1) > 0
+    kept = np.asarray(union)[keep]
+    row_of = {stem: row for row, stem in enumerate(kept)}
+    rows, excluded = {}, {}
+    for name, stems in sets.items():
+        rows[name] = np.asarray([row_of[s] for s in stems if s in row_of], dtype=np.int64)
+        excluded[name] = len(stems) - len(rows[name])
+        if stems and not len(rows[name]) and not name.endswith("test"):
             raise SerbiasError(
                 f"{split_file}: no {name} clip has {labels} labels ({excluded[name]} unrated)"
             )
-        split_targets = {EMOTION_OUTPUT: emotions}
-        if len(family.outputs) > 1:
-            split_targets.update(demographic_labels(table))
-        rows[name] = np.arange(len(stems), len(stems) + int(keep.sum()))
-        stems.extend(np.asarray(split_stems)[keep].tolist())
-        targets.append({output: values[keep] for output, values in split_targets.items()})
+    targets = {EMOTION_OUTPUT: emotions[keep]}
+    if len(family.outputs) > 1:
+        targets.update({head: values[keep] for head, values in demographic_labels(table).items()})
 
-    features = load_features(features_dir, family.feature_kind, stems)
+    features = load_features(features_dir, family.feature_kind, kept.tolist())
     check_finite(features.X, features.filenames, features_dir / store_file(family.feature_kind))
-    merged = {name: np.concatenate([t[name] for t in targets]) for name in targets[0]}
-    _warn_absent_classes(merged[EMOTION_OUTPUT][rows["train"]], labels)
+    train_sets = [name for name in rows if name.endswith("train")]
+    _warn_absent_classes(targets[EMOTION_OUTPUT][np.concatenate([rows[n] for n in train_sets])],
+                         labels)  # fmt: skip
     return TrainingData(
         kind=family.feature_kind,
         X=features.X,
         filenames=features.filenames,
-        targets=merged,
+        targets=targets,
         rows=rows,
         manifest=manifest,
         excluded=excluded,
         columns=features.columns,
         feature_params=features.params,
         split_fingerprint=file_sha256(split_file),
+        n_folds=len(fold_lists) if folds else 0,
     )
 
 

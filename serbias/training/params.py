@@ -67,8 +67,27 @@ class FamilyHyperparameters(Mapping[str, Any]):
 
 
 @dataclass(frozen=True)
+class TaskResources:
+    """``train.resources``: what one training task asks of a Ray node (fractions allowed)."""
+
+    num_cpus: float = 1.0
+    num_gpus: float = 0.0
+
+    def __post_init__(self) -> None:
+        for key in ("num_cpus", "num_gpus"):
+            if getattr(self, key) < 0:
+                raise SerbiasError(f"train.resources.{key}: {getattr(self, key)} must be >= 0")
+
+
+@dataclass(frozen=True)
 class TrainParams:
-    """``serbias train``: model family, labels, optimisation, bootstrap and tracking.
+    """``serbias train``: model family, labels, optimisation, many trainings and tracking.
+
+    ``bootstrap`` N > 0 trains N replicas on bootstrap resamples; ``cv`` trains one model per
+    fold of a split file with folds (``register_final`` also trains on all actors and registers
+    that model). Many trainings run on ``executor`` (``local`` processes, ``jobs`` at once, or
+    ``ray`` at ``ray_address``, each task asking ``resources``); a failed task is retried
+    ``retries`` times.
 
     ``label_smoothing`` s moves targets to ``|y - s|`` (1 -> 1 - s, 0 -> s), the
     reference study's rule. ``patience`` 0 trains every epoch; otherwise training stops
@@ -85,6 +104,12 @@ class TrainParams:
     label_smoothing: float = 0.1
     threshold: float = 0.5
     bootstrap: int = 0
+    cv: bool = False
+    register_final: bool = False
+    executor: Literal["local", "ray"] = "local"
+    ray_address: str | None = None
+    resources: TaskResources = field(default_factory=TaskResources)
+    retries: int = 2
     jobs: int | None = None
     seed: int | None = None
     deterministic: bool = True
@@ -97,7 +122,14 @@ class TrainParams:
         for key in ("epochs", "batch_size"):
             if getattr(self, key) < 1:
                 raise SerbiasError(f"train.{key}: {getattr(self, key)} must be at least 1")
-        for key in ("patience", "bootstrap"):
+        if self.cv and self.bootstrap:
+            raise SerbiasError(
+                "train.cv with train.bootstrap: choose cross-validation folds or bootstrap "
+                "replicas (--cv or --bootstrap N), not both"
+            )
+        if self.register_final and not self.cv:
+            raise SerbiasError("train.register_final applies only with train.cv (--cv)")
+        for key in ("patience", "bootstrap", "retries"):
             if getattr(self, key) < 0:
                 raise SerbiasError(f"train.{key}: {getattr(self, key)} must be >= 0")
         if self.learning_rate <= 0:

@@ -32,6 +32,7 @@ class TaskResult:
     index: int
     seed: int
     n_train: int
+    val_rows: np.ndarray
     predict_rows: np.ndarray
     predict_outputs: dict[str, np.ndarray]
     history: list[dict[str, float]]
@@ -90,6 +91,7 @@ def train_task(
         index=task.index,
         seed=task.seed,
         n_train=len(task.train_rows),
+        val_rows=task.val_rows,
         predict_rows=task.predict_rows,
         predict_outputs=held_out,
         history=fit.history,

@@ -12,6 +12,8 @@ from serbias.errors import SerbiasError
 #: Artifacts of a replica's child run: its out-of-bag clip names and its predictions for them.
 OOB_CLIPS = "oob_clips.json"
 OOB_PREDICTIONS = "oob_predictions.csv"
+#: Artifact of a cross-validation parent run: every fold's held-out predictions, pooled.
+OOF_PREDICTIONS = "oof_predictions.csv"
 
 
 def summary_model_uri(summary_file: Path) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from serbias.training.executors.base import (
     Executor,
     TaskFailure,
@@ -11,4 +13,20 @@ from serbias.training.executors.base import (
     first_line,
 )
 
-__all__ = ["Executor", "TaskFailure", "TrainingTask", "Work", "crash_if_asked", "first_line"]
+__all__ = [
+    "Executor", "TaskFailure", "TrainingTask", "Work", "crash_if_asked", "first_line",
+    "make_executor",
+]  # fmt: skip
+
+
+def make_executor(params: Any, jobs: int) -> Executor:
+    """The executor ``train.executor`` names: ``local`` (``jobs`` processes, ``train.retries``)
+    or ``ray`` (``train.ray_address``, ``train.resources``, ``train.retries``)."""
+    if params.executor == "ray":
+        from serbias.training.executors.ray import RayExecutor
+
+        resources = {"num_cpus": params.resources.num_cpus, "num_gpus": params.resources.num_gpus}
+        return RayExecutor(params.ray_address, resources=resources, retries=params.retries)
+    from serbias.training.executors.local import LocalExecutor
+
+    return LocalExecutor(jobs, retries=params.retries)
