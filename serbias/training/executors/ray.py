@@ -43,6 +43,7 @@ REACH_TIMEOUT = 5.0  # seconds for the TCP check of a cluster address
 #: Ray retries a refused GCS handshake 20 times, a second apart; a wrong token needs fewer.
 GCS_CONNECT_ATTEMPTS = "5"
 AUTH_MARKERS = ("InvalidAuthToken", "Unauthenticated", "AuthenticationError", "auth token")
+QUIET_RETRIES_ENV = "RAY_enable_output_error_log_if_still_retry"
 TF_THREAD_ENV = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 
 
@@ -305,6 +306,9 @@ def _import_ray(*, loopback: bool) -> Any:
 
 
 def _init_options() -> dict[str, Any]:
+    """Keep workers' output and Ray's notices off the driver's terminal (and Rich's bar)."""
+    # The driver owns the tasks: without this it prints a line per retry it schedules.
+    os.environ.setdefault(QUIET_RETRIES_ENV, "0")
     return {"log_to_driver": False, "logging_level": logging.ERROR, "configure_logging": True}
 
 
