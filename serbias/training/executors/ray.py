@@ -5,13 +5,13 @@ of one remote function that declares its resources and its retries (``max_retrie
 ``retry_exceptions``), so Ray itself re-runs a task whose worker raised or died. A task that
 holds a GPU gets a fresh worker (``max_calls=1``) with TensorFlow's memory growth on, so the
 GPU's memory is freed between trainings; CPU workers are reused, so TensorFlow is imported
-once per worker. A tiny actor numbers each task's attempts: the work learns its attempt and
-the driver records the retries. The driver collects results as tasks finish; it does every
-MLflow write itself.
+once per worker. A tiny actor numbers each task's attempts (1 for the first, as the local
+executor does): the work learns its attempt and the driver records the retries. The driver
+collects results as tasks finish; it does every MLflow write itself.
 
-Joining a cluster started with ``ray start`` (token authentication is on by default since
-Ray 2.52): the driver sets ``RAY_AUTH_MODE=token`` and either ``RAY_AUTH_TOKEN_PATH`` (the
-head's ``~/.ray/auth_token``, copied) or ``RAY_AUTH_TOKEN``. Every node needs the same
+Joining a cluster started with ``ray start`` (Ray 2.60 turns token authentication on for
+those): the driver sets ``RAY_AUTH_MODE=token`` and either ``RAY_AUTH_TOKEN_PATH`` (a copy of
+the head's ``~/.ray/auth_token``) or ``RAY_AUTH_TOKEN``. Every node needs the same
 serbias environment (``pip install -e ".[ray]"``) as the driver.
 """
 
@@ -25,26 +25,30 @@ import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from serbias.cpu import available_cpus
 from serbias.errors import SerbiasError
-from serbias.training.executors.base import TaskFailure, TrainingTask, Work
+from serbias.training.executors.base import (
+    CRASH_ONCE_ENV,
+    TaskFailure,
+    TrainingTask,
+    Work,
+    first_line,
+)
 
 RAY_EXTRA = 'pip install -e ".[ray]"'
 LOOPBACK = "127.0.0.1"
 #: Ray binds to every interface and rewrites 127.0.0.1 to the machine's network address
 #: unless this is "0" before ``import ray``; a Ray that serbias starts stays on loopback.
 LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
-CRASH_ONCE_ENV = "SERBIAS_TEST_CRASH_ONCE"
 REACH_TIMEOUT = 5.0  # seconds for the TCP check of a cluster address
 #: Ray retries a refused GCS handshake 20 times, a second apart; a wrong token needs fewer.
 GCS_CONNECT_ATTEMPTS = "5"
 AUTH_MARKERS = ("InvalidAuthToken", "Unauthenticated", "AuthenticationError", "auth token")
 QUIET_RETRIES_ENV = "RAY_enable_output_error_log_if_still_retry"
-TF_THREAD_ENV = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,7 @@ class TaskResources:
 
     @property
     def threads(self) -> int:
-        """Compute threads a task may use: its whole CPUs, at least one."""
+        """Compute threads a task may use (``TaskContext.threads``): its whole CPUs, at least 1."""
         return max(1, int(self.num_cpus))
 
 
@@ -107,9 +111,14 @@ class RayExecutor:
         self.address = _check_address(address)
         self.resources = TaskResources.from_mapping(resources)
         self.retries = retries
-        #: attempts per task key of the last run (1 = no retry)
+        #: attempts per task key of the last run (1: no retry)
         self.attempts: dict[str, int] = {}
         self._owns_connection = False
+
+    @property
+    def threads(self) -> int:
+        """Compute threads each task may use: what ``TaskContext.threads`` should say."""
+        return self.resources.threads
 
     def __enter__(self) -> RayExecutor:
         self.connect()
@@ -194,7 +203,6 @@ class RayExecutor:
             shared = ray.put({name: np.asarray(values) for name, values in arrays.items()})
             shared_context = ray.put(context)
             options = TaskOptions(
-                threads=self.resources.threads,
                 gpu=self.resources.num_gpus > 0,
                 crash_once=os.environ.get(CRASH_ONCE_ENV) or None,
             )
@@ -210,7 +218,7 @@ class RayExecutor:
                     outcome = ray.get(ref)
                 except ray.exceptions.RayError as error:
                     attempts = ray.get(ledger.attempts_of.remote(task.key)) or self.retries + 1
-                    outcome = TaskFailure(task.key, attempts, first_line(error))
+                    outcome = TaskFailure(task.key, attempts, task_error(error))
                 yield outcome
             self.attempts = ray.get(ledger.counts.remote())
         finally:
@@ -225,8 +233,8 @@ class RayExecutor:
 class TaskOptions:
     """How a worker prepares for one training (picklable; read in the worker)."""
 
-    threads: int
     gpu: bool
+    #: the driver's ``$SERBIAS_TEST_CRASH_ONCE``: a cluster's workers do not inherit its env
     crash_once: str | None = None
 
 
@@ -237,9 +245,9 @@ class AttemptLedger:
         self._attempts: dict[str, int] = {}
 
     def start(self, key: str) -> int:
-        """Count a new attempt of ``key``; return its number (0 for the first)."""
+        """Count a new attempt of ``key``; return its number (1 for the first)."""
         self._attempts[key] = self._attempts.get(key, 0) + 1
-        return self._attempts[key] - 1
+        return self._attempts[key]
 
     def attempts_of(self, key: str) -> int:
         return self._attempts.get(key, 0)
@@ -256,40 +264,23 @@ def run_task(
     ledger: Any,
     options: TaskOptions,
 ) -> Any:
-    """One attempt of ``task`` in a Ray worker: number it, prepare TensorFlow, run the work."""
+    """One attempt of ``task`` in a Ray worker: number it, prepare the process, run the work."""
     import ray
 
     attempt = ray.get(ledger.start.remote(task.key))
-    crash_once(options.crash_once, task.key)
-    for name in TF_THREAD_ENV:  # read when TensorFlow starts: once per reused CPU worker
-        os.environ.setdefault(name, str(options.threads))
+    if options.crash_once:  # the work calls crash_if_asked, which reads it here
+        os.environ[CRASH_ONCE_ENV] = options.crash_once
+    else:
+        os.environ.pop(CRASH_ONCE_ENV, None)
     if options.gpu:  # a fresh worker per GPU task (max_calls=1), before TensorFlow starts
         os.environ["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"
     return work(arrays, context, task, attempt)
 
 
-def crash_once(spec: str | None, key: str) -> None:
-    """Test hook ``<dir>:<key>``: the first attempt of task ``key`` leaves a marker in ``dir``
-    and kills its worker, as a crash would."""
-    if not spec:
-        return
-    directory, _, target = spec.rpartition(":")
-    marker = Path(directory) / key
-    if target != key or marker.exists():
-        return
-    marker.touch()
-    os._exit(3)
-
-
-def first_line(error: BaseException) -> str:
-    """The first line of a task's error: the work's own exception when it raised one."""
+def task_error(error: BaseException) -> str:
+    """A failed task's error in one line: the work's own exception when it raised one."""
     cause = getattr(error, "cause", None)
-    if isinstance(cause, BaseException):
-        text = f"{type(cause).__name__}: {cause}"
-    else:
-        text = f"{type(error).__name__}: {error}"
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[0] if lines else type(error).__name__
+    return first_line(cause if isinstance(cause, BaseException) else error)
 
 
 # ---------------------------------------------------------------------- connecting
@@ -317,7 +308,7 @@ def _start_local(ray: Any) -> None:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     ray.init(
         address="local",
-        num_cpus=len(os.sched_getaffinity(0)),
+        num_cpus=available_cpus(),
         include_dashboard=False,
         _node_ip_address=LOOPBACK,
         **_init_options(),
