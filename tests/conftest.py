@@ -34,5 +34,5 @@ def tiny_corpus(tmp_path: Path) -> Path:
 
 
 # Shared fixtures for tests that train models (a throw-away MLflow store, tiny feature stores)
-# and for the demo (a registry with a tiny trained model).
-pytest_plugins = ("tests.train_helpers", "tests.demo_helpers")
+# for the demo (a registry with a tiny trained model) and a loopback Ray head (executor tests).
+pytest_plugins = ("tests.train_helpers", "tests.demo_helpers", "tests.ray_cluster")
