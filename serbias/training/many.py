@@ -86,7 +86,8 @@ def train_many(
     run_name = f"{params.model}-{params.labels}-" + (
         f"cv{len(tasks)}" if kind == "fold" else f"bootstrap{len(tasks)}"
     )
-    context = TaskContext(params, threads=max(1, available_cpus() // jobs))
+    threads = getattr(executor, "threads", None) or max(1, available_cpus() // jobs)
+    context = TaskContext(params, threads=threads)
     todo = [task for task in tasks if task.index not in done]
     results: dict[int, tuple[str, dict[str, float]]] = {}
     failures: list[TaskFailure] = []

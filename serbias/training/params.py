@@ -68,15 +68,42 @@ class FamilyHyperparameters(Mapping[str, Any]):
 
 @dataclass(frozen=True)
 class TaskResources:
-    """``train.resources``: what one training task asks of a Ray node (fractions allowed)."""
+    """``train.resources``: what each training task holds on its Ray node (fractional GPUs
+    share one device)."""
 
     num_cpus: float = 1.0
     num_gpus: float = 0.0
 
     def __post_init__(self) -> None:
-        for key in ("num_cpus", "num_gpus"):
-            if getattr(self, key) < 0:
-                raise SerbiasError(f"train.resources.{key}: {getattr(self, key)} must be >= 0")
+        for name in ("num_cpus", "num_gpus"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise SerbiasError(f"train.resources.{name}: {value!r} (expected a number >= 0)")
+            object.__setattr__(self, name, float(value))
+        if self.num_gpus > 1 and not self.num_gpus.is_integer():
+            raise SerbiasError(
+                f"train.resources.num_gpus: {self.num_gpus!r} "
+                "(expected a fraction up to 1 or a whole number of GPUs)"
+            )
+        if self.num_cpus == 0 and self.num_gpus == 0:
+            raise SerbiasError("train.resources: num_cpus and num_gpus are both 0 (expected one)")
+
+    @classmethod
+    def from_mapping(cls, resources: Mapping[str, float] | None) -> TaskResources:
+        """Validate a ``train.resources`` mapping (keys ``num_cpus``, ``num_gpus``)."""
+        values = dict(resources or {})
+        unknown = sorted(set(values) - {"num_cpus", "num_gpus"})
+        if unknown:
+            raise SerbiasError(
+                f"train.resources: unknown key(s) {', '.join(unknown)} "
+                "(expected num_cpus and num_gpus)"
+            )
+        return cls(**values)
+
+    @property
+    def threads(self) -> int:
+        """Compute threads a task may use (``TaskContext.threads``): its whole CPUs, at least 1."""
+        return max(1, int(self.num_cpus))
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,9 @@ def make_executor(params: Any, jobs: int) -> Executor:
         from serbias.training.executors.ray import RayExecutor
 
         resources = {"num_cpus": params.resources.num_cpus, "num_gpus": params.resources.num_gpus}
-        return RayExecutor(params.ray_address, resources=resources, retries=params.retries)
+        executor = RayExecutor(params.ray_address, resources=resources, retries=params.retries)
+        executor.connect()  # unreachable, unauthenticated or too small: fail before any run
+        return executor
     from serbias.training.executors.local import LocalExecutor
 
     return LocalExecutor(jobs, retries=params.retries)

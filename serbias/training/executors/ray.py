@@ -38,6 +38,7 @@ from serbias.training.executors.base import (
     Work,
     first_line,
 )
+from serbias.training.params import TaskResources
 
 RAY_EXTRA = 'pip install -e ".[ray]"'
 LOOPBACK = "127.0.0.1"
@@ -49,44 +50,6 @@ REACH_TIMEOUT = 5.0  # seconds for the TCP check of a cluster address
 GCS_CONNECT_ATTEMPTS = "5"
 AUTH_MARKERS = ("InvalidAuthToken", "Unauthenticated", "AuthenticationError", "auth token")
 QUIET_RETRIES_ENV = "RAY_enable_output_error_log_if_still_retry"
-
-
-@dataclass(frozen=True)
-class TaskResources:
-    """What each training task holds on its node (fractional GPUs share one device)."""
-
-    num_cpus: float = 1.0
-    num_gpus: float = 0.0
-
-    @classmethod
-    def from_mapping(cls, resources: Mapping[str, float] | None) -> TaskResources:
-        """Validate ``train.resources`` (keys ``num_cpus``, ``num_gpus``; both >= 0)."""
-        values = dict(resources or {})
-        unknown = sorted(set(values) - {"num_cpus", "num_gpus"})
-        if unknown:
-            raise SerbiasError(
-                f"train.resources: unknown key(s) {', '.join(unknown)} "
-                "(expected num_cpus and num_gpus)"
-            )
-        parsed = {}
-        for name, default in (("num_cpus", 1.0), ("num_gpus", 0.0)):
-            value = values.get(name, default)
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise SerbiasError(f"train.resources.{name}: {value!r} (expected a number >= 0)")
-            parsed[name] = float(value)
-        if parsed["num_gpus"] > 1 and not parsed["num_gpus"].is_integer():
-            raise SerbiasError(
-                f"train.resources.num_gpus: {values['num_gpus']!r} "
-                "(expected a fraction up to 1 or a whole number of GPUs)"
-            )
-        if parsed["num_cpus"] == 0 and parsed["num_gpus"] == 0:
-            raise SerbiasError("train.resources: num_cpus and num_gpus are both 0 (expected one)")
-        return cls(**parsed)
-
-    @property
-    def threads(self) -> int:
-        """Compute threads a task may use (``TaskContext.threads``): its whole CPUs, at least 1."""
-        return max(1, int(self.num_cpus))
 
 
 class RayExecutor:
