@@ -13,7 +13,7 @@ from typing import Any
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # C++ errors such as cuInit on CPU hosts
 
 from serbias.models.base import DEMOGRAPHIC_OUTPUTS, EMOTION_OUTPUT, ModelFamily
 from serbias.models.families import MODELS, family, register
