@@ -52,7 +52,16 @@ METHODS = (
     "bootstrap-t+stud.perm",
     "jackknife-t+welch",
 )
-OVERALL_METHODS = ("percentile", "jackknife-t, df n_All-1", "jackknife-t, stratified df")
+#: statistic -> (methods, index of its true value in :func:`true_values`)
+EXTRAS = {
+    "group A": (("percentile", "jackknife-t", "bootstrap-t"), 2),
+    "A - All": (
+        ("percentile", "jackknife-t, n_All-1 df", "jackknife-t, stratified df", "bootstrap-t"),
+        1,
+    ),
+    "A / B": (("percentile", "log jackknife-t"), 3),
+}
+EXTRA_METHODS = tuple(f"{name}: {m}" for name, (methods, _) in EXTRAS.items() for m in methods)
 REPLICA_METHODS = ("t over replicas", "two-level percentile", "two-level t(df)")
 ALPHA = 0.05
 
@@ -183,12 +192,12 @@ def mean_right(location: float, sd: float) -> float:
 
 def true_values(
     design: Design, sd: tuple[float, float], delta: float, shift=0.0
-) -> tuple[float, float]:
-    """Population gap m(A) - m(B) and difference to overall m(A) - m(A + B)."""
+) -> tuple[float, float, float, float]:
+    """Population gap m(A) - m(B), difference to overall m(A) - m(A + B), m(A), m(A) / m(B)."""
     a = expected_counts(design.emotion_totals("A"), mean_right(MU + shift + delta, sd[0]))
     b = expected_counts(design.emotion_totals("B"), mean_right(MU + shift, sd[1]))
     m_a, m_b, m_all = (float(macro_f1(x)[0]) for x in (a, b, a + b))
-    return m_a - m_b, m_a - m_all
+    return m_a - m_b, m_a - m_all, m_a, m_a / m_b
 
 
 def solve_delta(design: Design, sd: tuple[float, float], gap: float) -> float:
@@ -225,12 +234,12 @@ def run_condition(condition: Condition) -> dict:
 
     design, sd = condition.design, SPREADS[condition.spread]
     delta = solve_delta(design, sd, condition.gap)
-    truth, truth_overall = true_values(design, sd, delta)
+    truth = true_values(design, sd, delta)
     rng = np.random.default_rng([condition.seed, condition.index])
     n_a, n_b = design.n_a, design.n_b
     labels = np.repeat([0, 1], [n_a, n_b])
-    in_a = labels == 0
-    out = {m: [] for m in (*METHODS, *OVERALL_METHODS)}
+    groups = np.where(labels == 0, "A", "B")
+    out = {m: [] for m in (*METHODS, *EXTRA_METHODS)}
     gaps, chance_clip, chance_actor = [], [], []
     for _ in range(condition.reps):
         predicted = simulate(design, sd, delta, rng)
@@ -239,10 +248,18 @@ def run_condition(condition: Condition) -> dict:
         jack_a = inference.jackknife(a, metric=macro_f1)
         jack_b = inference.jackknife(b, metric=macro_f1)
         welch = inference.gap_interval(jack_a, jack_b)
-        draws_a = bootstrap_multiplicities(n_a, condition.n_boot, rng)
-        draws_b = bootstrap_multiplicities(n_b, condition.n_boot, rng)
-        boot_a = inference.bootstrap_group(a, metric=macro_f1, multiplicities=draws_a)
-        boot_b = inference.bootstrap_group(b, metric=macro_f1, multiplicities=draws_b)
+        draws = {
+            "A": bootstrap_multiplicities(n_a, condition.n_boot, rng),
+            "B": bootstrap_multiplicities(n_b, condition.n_boot, rng),
+        }
+        if condition.extras:
+            resamples = inference.bootstrap_axis(
+                counts, groups=groups, metric=macro_f1, multiplicities=draws
+            )
+            boot_a, boot_b = resamples.groups["A"], resamples.groups["B"]
+        else:
+            boot_a = inference.bootstrap_group(a, metric=macro_f1, multiplicities=draws["A"])
+            boot_b = inference.bootstrap_group(b, metric=macro_f1, multiplicities=draws["B"])
         low, high = percentile_interval(boot_a.values - boot_b.values, 0.95)
         null = macro_f1(permutation_sums(counts, labels, 2, condition.n_perm, rng))
         p_raw = permutation_p_value(null[0] - null[1], welch.estimate)
@@ -265,11 +282,11 @@ def run_condition(condition: Condition) -> dict:
         if condition.extras:
             chance_actor.append(float(test.chance.sd[0]))
             chance_clip.append(_clip_shuffle_sd(design, predicted, rng))
-            _overall_rows(out, counts, in_a, draws_a @ a, draws_b @ b)
+            _extra_rows(out, counts, groups, draws, resamples, jack_a, boot_a)
     return {
         "condition": condition,
-        "truth": truth,
-        "truth_overall": truth_overall,
+        "truth": truth[0],
+        "truths": truth,
         "delta": delta,
         "results": {m: np.asarray(v, float) for m, v in out.items()},
         "gaps": np.asarray(gaps),
@@ -281,28 +298,41 @@ def run_condition(condition: Condition) -> dict:
     }
 
 
-def _overall_rows(
-    out: dict, counts: np.ndarray, in_a: np.ndarray, sums_a: np.ndarray, sums_b: np.ndarray
-) -> None:
-    """Group A against all actors of the design: today's percentile and two jackknife-t dfs.
+def _extra_rows(out, counts, groups, draws, resamples, jack_a, boot_a) -> None:
+    """Group A's own metric, A against all actors, and the ratio A / B, by every method.
 
-    Today's overall resample is the sum of the groups' resamples (``sums_a + sums_b``).
+    Today's overall resample is the sum of the groups' resamples.
     """
-    from serbias.audit._inference import overall_differences
+    from serbias.audit import _inference as inference
     from serbias.audit._resampling import percentile_interval
 
-    observed = float(macro_f1(counts[in_a].sum(axis=0))[0] - macro_f1(counts.sum(axis=0))[0])
-    low, high = percentile_interval(macro_f1(sums_a) - macro_f1(sums_a + sums_b), 0.95)
-    out["percentile"].append((low[0], high[0], np.nan, observed))
-    groups = np.where(in_a, "A", "B")
-    for method, stratified in (
-        ("jackknife-t, df n_All-1", False),
-        ("jackknife-t, stratified df", True),
-    ):
-        interval = overall_differences(
+    in_a = groups == "A"
+    sums_a, sums_b = draws["A"] @ counts[in_a], draws["B"] @ counts[~in_a]
+    rows = {"group A: percentile": percentile_interval(boot_a.values, 0.95)}
+    interval = inference.group_interval(jack_a)
+    rows["group A: jackknife-t"] = (interval.low, interval.high)
+    interval = inference.studentized_interval(jack_a, boot_a)
+    rows["group A: bootstrap-t"] = (interval.low, interval.high)
+    rows["A - All: percentile"] = percentile_interval(
+        macro_f1(sums_a) - macro_f1(sums_a + sums_b), 0.95
+    )
+    for method, stratified in (("n_All-1 df", False), ("stratified df", True)):
+        interval = inference.overall_differences(
             counts, groups=groups, metric=macro_f1, stratified=stratified
         )["A"]
-        out[method].append((interval.low[0], interval.high[0], np.nan, observed))
+        rows[f"A - All: jackknife-t, {method}"] = (interval.low, interval.high)
+    interval = inference.overall_differences(
+        counts, groups=groups, metric=macro_f1, resamples=resamples
+    )["A"]
+    rows["A - All: bootstrap-t"] = (interval.low, interval.high)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rows["A / B: percentile"] = percentile_interval(
+            boot_a.values / resamples.groups["B"].values, 0.95
+        )
+    ratio = inference.ratio_interval(counts[in_a], counts[~in_a], metric=macro_f1)
+    rows["A / B: log jackknife-t"] = (ratio.low, ratio.high)
+    for method, (low, high) in rows.items():
+        out[method].append((low[0], high[0], np.nan, np.nan))
 
 
 def _clip_shuffle_sd(design: Design, predicted: np.ndarray, rng: np.random.Generator) -> float:
@@ -452,19 +482,20 @@ def print_extras(results: list[dict]) -> None:
             f"{result['chance_clip'].mean():.4f} | {result['chance_actor'].mean():.4f} | "
             f"{labelings} | {result['min_p']:.3g} |"
         )
-    print("\nGroup A against all actors of the design, m(A) - m(All): CI coverage (true gap 0)")
-    print("| design | spread | " + " | ".join(OVERALL_METHODS) + " |")
-    print("|---|---|" + "---|" * len(OVERALL_METHODS))
-    for result in results:
-        condition = result["condition"]
-        if not condition.extras:
-            continue
-        cells = []
-        for method in OVERALL_METHODS:
-            low, high, _, _ = result["results"][method].T
-            truth = result["truth_overall"]
-            cells.append(proportion((low <= truth) & (truth <= high)))
-        print(f"| {condition.design.name} | {condition.spread} | " + " | ".join(cells) + " |")
+    for name, (methods, position) in EXTRAS.items():
+        print(f"\n{name} (true gap 0): CI coverage of its true value")
+        print("| design | spread | " + " | ".join(methods) + " |")
+        print("|---|---|" + "---|" * len(methods))
+        for result in results:
+            condition = result["condition"]
+            if not condition.extras:
+                continue
+            truth = result["truths"][position]
+            cells = []
+            for method in methods:
+                low, high, _, _ = result["results"][f"{name}: {method}"].T
+                cells.append(proportion((low <= truth) & (truth <= high)))
+            print(f"| {condition.design.name} | {condition.spread} | " + " | ".join(cells) + " |")
 
 
 def print_replicas(results: list[dict], n_replicas: int) -> None:

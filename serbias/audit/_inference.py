@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 
@@ -75,6 +75,15 @@ class GroupBootstrap:
 
     values: np.ndarray
     se: np.ndarray
+
+
+@dataclass(frozen=True)
+class AxisBootstrap:
+    """Every group of an axis resampled at once: per group label, its metric in each resample
+    (``groups``) and ``m(G) - m(All)`` in each resample (``overall``), each with its SE*."""
+
+    groups: dict[object, GroupBootstrap]
+    overall: dict[object, GroupBootstrap]
 
 
 @dataclass(frozen=True)
@@ -241,7 +250,7 @@ def overall_differences(
     groups: np.ndarray,
     metric: Metric,
     confidence: float = 0.95,
-    multiplicities: np.ndarray | None = None,
+    resamples: AxisBootstrap | None = None,
     stratified: bool = True,
 ) -> dict[object, Interval]:
     """``m(G) - m(All)`` for every group G of an axis; ``groups[i]`` is actor ``i``'s group.
@@ -252,48 +261,33 @@ def overall_differences(
     stratified by them, ``V = sum_h (n_h - 1) / n_h * sum_{i in h} (theta_(-i) - mean_h) ** 2``,
     with Satterthwaite df over the groups: a small G keeps its few df instead of ``n_All - 1``.
     ``stratified=False`` is the plain jackknife over All with ``n_All - 1`` df, which is too
-    optimistic for small groups (kept to show it). With ``multiplicities`` (B x actors, each
-    group's actors drawn within the group, e.g. the groups' bootstrap draws side by side) the
-    intervals are bootstrap-t.
+    optimistic for small groups (kept to show it). With ``resamples`` (:func:`bootstrap_axis`
+    of the same counts and groups) the intervals are bootstrap-t.
     """
     counts = _as_counts(counts)
-    groups = np.asarray(groups)
-    if groups.shape != (len(counts),):
-        raise SerbiasError(f"groups: {groups.shape} labels for {len(counts)} actors")
-    labels, codes = np.unique(groups, return_inverse=True)
-    strata = codes if stratified else np.zeros(len(counts), int)
-    sizes = np.bincount(strata)
-    values, variances = _overall_moments(counts, codes, strata, metric, np.ones((1, len(counts))))
-    dfs = [satterthwaite_df(v[:, 0], sizes) for v in variances]
-    if multiplicities is None:
-        return {
-            label: _t_interval(
-                values[g, 0], variances[g, :, 0].sum(axis=0), dfs[g], confidence, "jackknife-t"
-            )
-            for g, label in enumerate(labels)
-        }
-    weights = np.asarray(multiplicities, float)
-    if weights.shape[1:] != (len(counts),):
-        raise SerbiasError(
-            f"multiplicities: shape {weights.shape}, expected (resamples, {len(counts)})"
+    labels, members = _members(groups, len(counts))
+    sizes = np.array([len(m) for m in members])
+    order = np.concatenate(members)
+    moments = _axis_moments(counts[order], sizes, np.ones((1, len(counts))), metric)
+    intervals = {}
+    for g, label in enumerate(labels):
+        _, _, value, variances = (x[g] for x in moments)
+        if stratified:
+            df = satterthwaite_df(variances[:, 0], sizes)
+            variance = variances[:, 0].sum(axis=0)
+        else:
+            variance = _plain_overall_variance(counts, members[g], metric)
+            df = np.full(np.shape(variance), len(counts) - 1.0)
+        if resamples is None:
+            intervals[label] = _t_interval(value[0], variance, df, confidence, "jackknife-t")
+            continue
+        if not stratified:
+            raise SerbiasError("overall differences: bootstrap-t needs stratified=True")
+        boot = resamples.overall[label]
+        intervals[label] = _bootstrap_t(
+            value[0], np.sqrt(variance), df, boot.values, boot.se, confidence
         )
-    for g, size in enumerate(np.bincount(codes)):
-        if not np.allclose(weights[:, codes == g].sum(axis=1), size):
-            raise SerbiasError(
-                f"multiplicities: group {labels[g]!r} must draw {size} actors in every resample"
-            )
-    boot_values, boot_variances = _overall_moments(counts, codes, strata, metric, weights)
-    return {
-        label: _bootstrap_t(
-            values[g, 0],
-            np.sqrt(variances[g, :, 0].sum(axis=0)),
-            dfs[g],
-            boot_values[g],
-            np.sqrt(boot_variances[g].sum(axis=0)),
-            confidence,
-        )
-        for g, label in enumerate(labels)
-    }
+    return intervals
 
 
 def ratio_interval(
@@ -400,8 +394,52 @@ def bootstrap_group(
         )
     sums = weights @ counts
     deleted = _deleted_values(sums, counts, weights, metric)
-    variance = _stratum_variances(deleted, weights, np.zeros(len(counts), int), 1)[0]
-    return GroupBootstrap(values=metric(sums), se=np.sqrt(variance))
+    return GroupBootstrap(values=metric(sums), se=np.sqrt(_weighted_variance(deleted, weights)))
+
+
+def bootstrap_axis(
+    counts: np.ndarray,
+    *,
+    groups: np.ndarray,
+    metric: Metric,
+    multiplicities: Mapping[object, np.ndarray],
+) -> AxisBootstrap:
+    """Bootstrap every group of an axis (each within itself) with the jackknife inside.
+
+    ``multiplicities[label]`` (B x the group's actors, in row order of ``counts``) are the
+    group's draws, e.g. ``bootstrap_multiplicities(n, B, rng_for(seed, "boot", axis, label))``,
+    so ``groups[label].values`` are today's percentile-bootstrap values. Inside a resample,
+    ``m(G* - c_j)`` and ``m(All* - c_j)`` are computed once for every drawn actor and give both
+    the groups' SE* (:func:`bootstrap_group`) and the stratified SE* of ``m(G*) - m(All*)``
+    (:func:`overall_differences`).
+    """
+    counts = _as_counts(counts)
+    labels, members = _members(groups, len(counts))
+    sizes = np.array([len(m) for m in members])
+    blocks = []
+    for label, rows in zip(labels, members, strict=True):
+        draws = np.asarray(multiplicities[label], float)
+        if draws.ndim != 2 or draws.shape[1] != len(rows):
+            raise SerbiasError(
+                f"multiplicities of {label!r}: shape {draws.shape}, "
+                f"expected (resamples, {len(rows)})"
+            )
+        blocks.append(draws)
+    if len({b.shape[0] for b in blocks}) > 1:
+        raise SerbiasError("multiplicities: every group needs the same number of resamples")
+    values, variances, overall, overall_variances = _axis_moments(
+        counts[np.concatenate(members)], sizes, np.concatenate(blocks, axis=1), metric
+    )
+    return AxisBootstrap(
+        groups={
+            label: GroupBootstrap(values[g], np.sqrt(variances[g]))
+            for g, label in enumerate(labels)
+        },
+        overall={
+            label: GroupBootstrap(overall[g], np.sqrt(overall_variances[g].sum(axis=0)))
+            for g, label in enumerate(labels)
+        },
+    )
 
 
 def studentized_interval(
@@ -657,75 +695,78 @@ def _deleted_values(
     return out
 
 
-def _stratum_variances(
-    deleted: np.ndarray, weights: np.ndarray, codes: np.ndarray, n_strata: int
-) -> np.ndarray:
-    """Weighted jackknife variance per stratum (strata x B x K).
-
-    ``V_h = (n_h - 1) / n_h * sum_{j in h} w_j (theta_j - mean_h) ** 2`` with ``n_h = sum w_j``.
-    """
-    out = np.zeros((n_strata, deleted.shape[0], deleted.shape[2]))
-    for h in range(n_strata):
-        columns = codes == h
-        out[h] = _weighted_variance(deleted[:, columns], weights[:, columns])
-    return out
+def _members(groups: np.ndarray, n_actors: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Sorted group labels and the row positions of each group's actors."""
+    groups = np.asarray(groups)
+    if groups.shape != (n_actors,):
+        raise SerbiasError(f"groups: {groups.shape} labels for {n_actors} actors")
+    labels, codes = np.unique(groups, return_inverse=True)
+    return labels, [np.flatnonzero(codes == g) for g in range(len(labels))]
 
 
 def _weighted_variance(theta: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """``(n - 1) / n * sum_j w_j (theta_j - mean) ** 2`` per row (B x K), from moment sums.
+    """``(n - 1) / n * sum_j w_j (theta_j - mean) ** 2`` per row (B x K), ``n = sum_j w_j``.
 
-    ``theta`` (B x actors x K) is shifted by its first drawn value per row, so the sums of
-    squares do not cancel; entries with weight 0 do not count.
+    From moment sums of ``theta`` (B x actors x K) shifted by its first drawn value per row,
+    so the sums of squares do not cancel; entries with weight 0 do not count.
     """
     drawn = weights > 0
-    if not np.isfinite(theta).all():
+    if not np.isfinite(theta.sum()):
         theta = np.where(drawn[..., None], theta, 0.0)  # NaN stays only where it counts
-    shifted = theta - np.take_along_axis(theta, drawn.argmax(axis=1)[:, None, None], axis=1)
+    first = theta[np.arange(len(theta)), drawn.argmax(axis=1)]
+    shifted = theta - first[:, None, :]
     w = weights[:, None, :]
-    n = weights.sum(axis=1)[:, None]
     total = (w @ shifted)[:, 0]
-    squares = (w @ shifted**2)[:, 0]
+    np.square(shifted, out=shifted)
+    squares = (w @ shifted)[:, 0]
+    n = weights.sum(axis=1)[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
         spread = np.maximum(squares - total**2 / n, 0.0)
         return np.where(n > 1, (n - 1) / n * spread, 0.0)
 
 
-def _overall_moments(
-    counts: np.ndarray,
-    codes: np.ndarray,
-    strata: np.ndarray,
-    metric: Metric,
-    weights: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """``m(G) - m(All)`` per group and resample (G x B x K), stratum variances (G x H x B x K).
+def _axis_moments(
+    counts: np.ndarray, sizes: np.ndarray, weights: np.ndarray, metric: Metric
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per group (rows of ``counts`` ordered group by group, ``sizes`` actors each) and resample:
+    ``m(G)`` and its jackknife variance, ``m(G) - m(All)`` and its stratum variances
+    (G x B x K, G x B x K, G x B x K, G x strata x B x K).
 
-    ``m(All - i)`` is computed once for every drawn actor, ``m(G - i)`` once for each actor's
-    own group. In a stratum without G's actors ``theta = m(G) - m(All - i)`` varies only through
-    ``m(All - i)``, so that stratum's variance is shared by every such G.
+    ``theta_j = m(G - j) - m(All - j)`` for j in G; in another stratum h it is
+    ``m(G) - m(All - j)``, whose variance over h is that of ``m(All - j)``, shared by every G.
     """
-    n_groups, n_strata = int(codes.max()) + 1, int(strata.max()) + 1
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    spans = [slice(lo, hi) for lo, hi in itertools.pairwise(bounds)]
     all_sums = weights @ counts
     all_value = metric(all_sums)
     all_deleted = _deleted_values(all_sums, counts, weights, metric)
-    group_sums = np.stack([(weights * (codes == g)) @ counts for g in range(n_groups)])
-    group_values = metric(group_sums)
-    rows, actors = np.nonzero(weights)
-    own_deleted = np.zeros_like(all_deleted)
-    for start in range(0, len(rows), _CHUNK_ROWS):
-        r, a = rows[start : start + _CHUNK_ROWS], actors[start : start + _CHUNK_ROWS]
-        own_deleted[r, a] = metric(group_sums[codes[a], r] - counts[a])
-    shared = _stratum_variances(all_deleted, weights, strata, n_strata)
-    variances = np.repeat(shared[None], n_groups, axis=0)
-    for g in range(n_groups):
-        for h in np.unique(strata[codes == g]):
-            columns = strata == h
-            member = (codes[columns] == g)[None, :, None]
-            theta = (
-                np.where(member, own_deleted[:, columns], group_values[g][:, None, :])
-                - all_deleted[:, columns]
-            )
-            variances[g, h] = _weighted_variance(theta, weights[:, columns])
-    return group_values - all_value, variances
+    shared = np.stack(
+        [_weighted_variance(all_deleted[:, span], weights[:, span]) for span in spans]
+    )
+    values, variances, overall, overall_variances = [], [], [], []
+    for g, span in enumerate(spans):
+        w = weights[:, span]
+        sums = w @ counts[span]
+        value = metric(sums)
+        deleted = _deleted_values(sums, counts[span], w, metric)
+        values.append(value)
+        variances.append(_weighted_variance(deleted, w))
+        deleted -= all_deleted[:, span]
+        strata = shared.copy()
+        strata[g] = _weighted_variance(deleted, w)
+        overall.append(value - all_value)
+        overall_variances.append(strata)
+    return np.stack(values), np.stack(variances), np.stack(overall), np.stack(overall_variances)
+
+
+def _plain_overall_variance(counts: np.ndarray, members: np.ndarray, metric: Metric) -> np.ndarray:
+    """Unstratified jackknife variance of ``m(G) - m(All)`` over every actor of All."""
+    total, group_total = counts.sum(axis=0), counts[members].sum(axis=0)
+    theta = np.repeat(np.asarray(metric(group_total))[None], len(counts), axis=0)
+    theta[members] = metric(group_total - counts[members])
+    theta = theta - metric(total - counts)
+    n = len(counts)
+    return (n - 1) / n * ((theta - theta.mean(axis=0)) ** 2).sum(axis=0)
 
 
 def _split_moments(
@@ -736,21 +777,32 @@ def _split_moments(
     Row ``l`` of ``masks`` marks the actors in A; each actor is deleted from its own group.
     """
     masks = np.asarray(masks, bool)
+    n_a = int(masks[0].sum())
+    n_b = masks.shape[1] - n_a
     total = pool.sum(axis=0)
     per_chunk = max(1, _CHUNK_ROWS // masks.shape[1])
     gaps, variances = [], []
     for start in range(0, len(masks), per_chunk):
-        in_a = masks[start : start + per_chunk].astype(float)
-        sums_a = in_a @ pool
+        in_a = masks[start : start + per_chunk]
+        sums_a = in_a.astype(float) @ pool
         sums_b = total - sums_a
-        # each actor's own group's sum, less the actor: S_B - c + [in A] (S_A - S_B)
-        own = sums_b[:, None, :] - pool[None]
-        own += in_a[..., None] * (sums_a - sums_b)[:, None, :]
+        both = np.stack([sums_b, sums_a], axis=1)
+        own = both[np.arange(len(in_a))[:, None], in_a.astype(int)]  # each actor's own group
+        own -= pool[None]
         deleted = metric(own)
-        variances.append(
-            _weighted_variance(deleted, in_a) + _weighted_variance(deleted, 1.0 - in_a)
-        )
+        deleted -= deleted[:, :1].copy()  # shift per row, so squares do not cancel
+        weights = in_a.astype(float)[:, None, :]
+        total_a, total_all = (weights @ deleted)[:, 0], deleted.sum(axis=1)
+        np.square(deleted, out=deleted)
+        squares_a, squares_all = (weights @ deleted)[:, 0], deleted.sum(axis=1)
+        variance = 0.0
+        for n, first, second in (
+            (n_a, total_a, squares_a),
+            (n_b, total_all - total_a, squares_all - squares_a),
+        ):
+            variance = variance + (n - 1) / n * np.maximum(second - first**2 / n, 0.0)
         gaps.append(metric(sums_a) - metric(sums_b))
+        variances.append(variance)
     return np.concatenate(gaps), np.concatenate(variances)
 
 
@@ -798,7 +850,8 @@ def _bootstrap_t(
     t = _studentize(boot - estimate, boot_se**2)
     tail = (1.0 - confidence) / 2.0
     with np.errstate(invalid="ignore"):
-        q_low, q_high = np.nanquantile(t, [tail, 1.0 - tail], axis=0, method="inverted_cdf")
+        quantile = np.nanquantile if np.isnan(t).any() else np.quantile
+        q_low, q_high = quantile(t, [tail, 1.0 - tail], axis=0, method="inverted_cdf")
         zero = se <= SE_FLOOR
         low = np.where(zero, estimate, estimate - q_high * se)
         high = np.where(zero, estimate, estimate - q_low * se)
