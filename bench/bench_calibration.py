@@ -240,7 +240,7 @@ def run_condition(condition: Condition) -> dict:
     labels = np.repeat([0, 1], [n_a, n_b])
     groups = np.where(labels == 0, "A", "B")
     out = {m: [] for m in (*METHODS, *EXTRA_METHODS)}
-    gaps, chance_clip, chance_actor = [], [], []
+    gaps, detectable, chance_clip, chance_actor = [], [], [], []
     for _ in range(condition.reps):
         predicted = simulate(design, sd, delta, rng)
         counts = actor_counts_of(design, predicted)
@@ -271,6 +271,7 @@ def run_condition(condition: Condition) -> dict:
         )
         gap = float(welch.estimate[0])
         gaps.append(gap)
+        detectable.append(float(inference.minimum_detectable_gap(welch.se, welch.df)[0]))
         rows = {
             "percentile+perm": (low[0], high[0], p_raw[0]),
             "jackknife-t+stud.perm": (welch.low[0], welch.high[0], test.p_value[0]),
@@ -290,6 +291,7 @@ def run_condition(condition: Condition) -> dict:
         "delta": delta,
         "results": {m: np.asarray(v, float) for m, v in out.items()},
         "gaps": np.asarray(gaps),
+        "detectable": np.asarray(detectable),
         "chance_clip": np.asarray(chance_clip),
         "chance_actor": np.asarray(chance_actor),
         "min_p": test.min_p,
@@ -437,6 +439,15 @@ def print_main_table(results: list[dict]) -> None:
             + " | ".join(cells)
             + " |"
         )
+    print("\nMean CI width and the minimum gap detectable with 80% power (true gap 0, sd 0.5)")
+    print("| design | " + " | ".join(METHODS) + " | detectable gap |")
+    print("|---|" + "---|" * (len(METHODS) + 1))
+    for result in results:
+        condition = result["condition"]
+        if condition.gap == 0 and condition.spread == "sd 0.5":
+            widths = [f"{_flags(result, m)[2].mean():.3f}" for m in METHODS]
+            detectable = f"{np.median(result['detectable']):.3f}"
+            print(f"| {condition.design.name} | " + " | ".join(widths) + f" | {detectable} |")
     if not any(r["condition"].gap > 0 for r in results):
         return
     print("\nTrue gap > 0: power (flags with the right sign) and coverage, 95% intervals")
@@ -454,14 +465,6 @@ def print_main_table(results: list[dict]) -> None:
             f"| {condition.design.name} | {condition.spread} | {condition.gap:.2f} | "
             f"{condition.reps} | " + " | ".join(cells) + " |"
         )
-    print("\nMean CI width (true gap 0, spread sd 0.5)")
-    print("| design | " + " | ".join(METHODS) + " |")
-    print("|---|" + "---|" * len(METHODS))
-    for result in results:
-        condition = result["condition"]
-        if condition.gap == 0 and condition.spread == "sd 0.5":
-            widths = [f"{_flags(result, m)[2].mean():.3f}" for m in METHODS]
-            print(f"| {condition.design.name} | " + " | ".join(widths) + " |")
 
 
 def print_extras(results: list[dict]) -> None:

@@ -393,8 +393,10 @@ def bootstrap_group(
             f"multiplicities: shape {weights.shape}, expected (resamples, {len(counts)})"
         )
     sums = weights @ counts
-    deleted = _deleted_values(sums, counts, weights, metric)
-    return GroupBootstrap(values=metric(sums), se=np.sqrt(_weighted_variance(deleted, weights)))
+    rows, actors = np.nonzero(weights)  # sorted by resample
+    deleted = _deleted_at(sums, counts, rows, actors, metric)
+    variance = _drawn_variance(deleted, rows, weights[rows, actors], len(weights))
+    return GroupBootstrap(values=metric(sums), se=np.sqrt(variance))
 
 
 def bootstrap_axis(
@@ -682,17 +684,46 @@ def _as_replica_counts(counts: np.ndarray) -> np.ndarray:
     return counts
 
 
-def _deleted_values(
-    sums: np.ndarray, counts: np.ndarray, weights: np.ndarray, metric: Metric
+def _deleted_at(
+    sums: np.ndarray, counts: np.ndarray, rows: np.ndarray, actors: np.ndarray, metric: Metric
 ) -> np.ndarray:
-    """``metric(sums[b] - counts[j])`` where ``weights[b, j] > 0``, else 0 (B x actors x K)."""
-    rows, actors = np.nonzero(weights)
-    first = np.asarray(metric(sums[:1] - counts[:1]))
-    out = np.zeros((*weights.shape, first.shape[-1]))
-    for start in range(0, len(rows), _CHUNK_ROWS):
-        r, a = rows[start : start + _CHUNK_ROWS], actors[start : start + _CHUNK_ROWS]
-        out[r, a] = metric(sums[r] - counts[a])
-    return out
+    """``metric(sums[rows[p]] - counts[actors[p]])`` for every drawn pair ``p`` (pairs x K)."""
+    chunks = [
+        metric(
+            sums[rows[start : start + _CHUNK_ROWS]] - counts[actors[start : start + _CHUNK_ROWS]]
+        )
+        for start in range(0, len(rows), _CHUNK_ROWS)
+    ]
+    return np.concatenate(chunks)
+
+
+def _drawn_variance(
+    theta: np.ndarray, rows: np.ndarray, weights: np.ndarray, n_rows: int
+) -> np.ndarray:
+    """``(n - 1) / n * sum_j w_j (theta_j - mean) ** 2`` per resample (``n_rows`` x K).
+
+    ``theta`` holds one value per drawn (resample, actor) pair, sorted by resample (``rows``),
+    with multiplicity ``weights``; ``n = sum_j w_j``. The moment sums are taken after shifting
+    by each resample's first value, so the sums of squares do not cancel.
+    """
+    from scipy import sparse
+
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    if len(starts) != n_rows:
+        raise SerbiasError(f"resamples: {n_rows - len(starts)} of {n_rows} draw no actor")
+    ends = np.r_[starts[1:], len(rows)]
+    shifted = theta - np.repeat(theta[starts], ends - starts, axis=0)
+    # sums over each resample's pairs as one sparse (resamples x pairs) product
+    by_resample = sparse.csr_matrix(
+        (weights, np.arange(len(rows)), np.r_[starts, len(rows)]), shape=(n_rows, len(rows))
+    )
+    total = by_resample @ shifted
+    np.square(shifted, out=shifted)
+    squares = by_resample @ shifted
+    n = np.add.reduceat(weights, starts)[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spread = np.maximum(squares - total**2 / n, 0.0)
+        return np.where(n > 1, (n - 1) / n * spread, 0.0)
 
 
 def _members(groups: np.ndarray, n_actors: int) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -702,27 +733,6 @@ def _members(groups: np.ndarray, n_actors: int) -> tuple[np.ndarray, list[np.nda
         raise SerbiasError(f"groups: {groups.shape} labels for {n_actors} actors")
     labels, codes = np.unique(groups, return_inverse=True)
     return labels, [np.flatnonzero(codes == g) for g in range(len(labels))]
-
-
-def _weighted_variance(theta: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """``(n - 1) / n * sum_j w_j (theta_j - mean) ** 2`` per row (B x K), ``n = sum_j w_j``.
-
-    From moment sums of ``theta`` (B x actors x K) shifted by its first drawn value per row,
-    so the sums of squares do not cancel; entries with weight 0 do not count.
-    """
-    drawn = weights > 0
-    if not np.isfinite(theta.sum()):
-        theta = np.where(drawn[..., None], theta, 0.0)  # NaN stays only where it counts
-    first = theta[np.arange(len(theta)), drawn.argmax(axis=1)]
-    shifted = theta - first[:, None, :]
-    w = weights[:, None, :]
-    total = (w @ shifted)[:, 0]
-    np.square(shifted, out=shifted)
-    squares = (w @ shifted)[:, 0]
-    n = weights.sum(axis=1)[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        spread = np.maximum(squares - total**2 / n, 0.0)
-        return np.where(n > 1, (n - 1) / n * spread, 0.0)
 
 
 def _axis_moments(
@@ -735,25 +745,27 @@ def _axis_moments(
     ``theta_j = m(G - j) - m(All - j)`` for j in G; in another stratum h it is
     ``m(G) - m(All - j)``, whose variance over h is that of ``m(All - j)``, shared by every G.
     """
+    n_rows = len(weights)
     bounds = np.concatenate([[0], np.cumsum(sizes)])
-    spans = [slice(lo, hi) for lo, hi in itertools.pairwise(bounds)]
+    rows, actors = np.nonzero(weights)  # sorted by resample
+    drawn = weights[rows, actors]
     all_sums = weights @ counts
     all_value = metric(all_sums)
-    all_deleted = _deleted_values(all_sums, counts, weights, metric)
+    all_deleted = _deleted_at(all_sums, counts, rows, actors, metric)
+    spans = [(actors >= lo) & (actors < hi) for lo, hi in itertools.pairwise(bounds)]
     shared = np.stack(
-        [_weighted_variance(all_deleted[:, span], weights[:, span]) for span in spans]
+        [_drawn_variance(all_deleted[span], rows[span], drawn[span], n_rows) for span in spans]
     )
     values, variances, overall, overall_variances = [], [], [], []
-    for g, span in enumerate(spans):
-        w = weights[:, span]
-        sums = w @ counts[span]
+    for g, (lo, hi) in enumerate(itertools.pairwise(bounds)):
+        span = spans[g]
+        sums = weights[:, lo:hi] @ counts[lo:hi]
         value = metric(sums)
-        deleted = _deleted_values(sums, counts[span], w, metric)
+        deleted = _deleted_at(sums, counts, rows[span], actors[span], metric)
         values.append(value)
-        variances.append(_weighted_variance(deleted, w))
-        deleted -= all_deleted[:, span]
+        variances.append(_drawn_variance(deleted, rows[span], drawn[span], n_rows))
         strata = shared.copy()
-        strata[g] = _weighted_variance(deleted, w)
+        strata[g] = _drawn_variance(deleted - all_deleted[span], rows[span], drawn[span], n_rows)
         overall.append(value - all_value)
         overall_variances.append(strata)
     return np.stack(values), np.stack(variances), np.stack(overall), np.stack(overall_variances)
@@ -786,9 +798,8 @@ def _split_moments(
         in_a = masks[start : start + per_chunk]
         sums_a = in_a.astype(float) @ pool
         sums_b = total - sums_a
-        both = np.stack([sums_b, sums_a], axis=1)
-        own = both[np.arange(len(in_a))[:, None], in_a.astype(int)]  # each actor's own group
-        own -= pool[None]
+        own = np.where(in_a[..., None], sums_a[:, None, :], sums_b[:, None, :])
+        own -= pool[None]  # each actor's own group's sum, less the actor
         deleted = metric(own)
         deleted -= deleted[:, :1].copy()  # shift per row, so squares do not cancel
         weights = in_a.astype(float)[:, None, :]
