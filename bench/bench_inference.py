@@ -178,10 +178,9 @@ def studentized(
                 reference=sample[reference],
                 reference_resamples=boot[reference],
             )
-            with np.errstate(divide="ignore", invalid="ignore"):
-                inference.ratio_interval(
-                    counts.counts[groups == g], counts.counts[groups == reference], metric=metric
-                )
+            inference.ratio_interval(
+                counts.counts[groups == g], counts.counts[groups == reference], metric=metric
+            )
             inference.studentized_permutation_test(
                 counts.counts[groups == g],
                 counts.counts[groups == reference],

@@ -32,6 +32,38 @@ import numpy as np
 from serbias.audit._metrics import metrics_from_counts
 from serbias.errors import SerbiasError
 
+__all__ = [
+    "SE_FLOOR",
+    "AxisBootstrap",
+    "ChanceBand",
+    "GroupBootstrap",
+    "GroupJackknife",
+    "Interval",
+    "Metric",
+    "PermutationTest",
+    "RatioInterval",
+    "ReplicaInterval",
+    "actor_chance_band",
+    "bootstrap_axis",
+    "bootstrap_group",
+    "count_metric",
+    "excess_interval",
+    "gap_interval",
+    "group_interval",
+    "jackknife",
+    "labelings",
+    "log_metric",
+    "minimum_detectable_gap",
+    "overall_differences",
+    "paired_counts",
+    "paired_metric",
+    "ratio_interval",
+    "replica_interval",
+    "satterthwaite_df",
+    "studentized_interval",
+    "studentized_permutation_test",
+]
+
 #: Maps summed counts (..., columns) to metric values (..., metrics).
 Metric = Callable[[np.ndarray], np.ndarray]
 
