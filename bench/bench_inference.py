@@ -6,10 +6,11 @@ group axes, what the audit's analysis does per scored set:
 
 * today: percentile actor bootstrap of every group, of every gap, ratio and difference to
   overall, the overall row; raw-gap label permutations for every gap;
-* studentized: the same bootstrap draws with the jackknife inside every resample
-  (bootstrap-t for groups, gaps and differences to overall, the overall row), log-ratio
-  jackknife intervals, studentized permutations (exact when labelings are few) with the
-  actor-level chance band, and the minimum detectable gap.
+* the recommended default: jackknife-t intervals for groups, gaps (Welch), differences to
+  overall (stratified) and log ratios, studentized permutations (exact when labelings are
+  few) with the actor-level chance band, and the minimum detectable gap;
+* the same with bootstrap-t intervals for gaps, or for every interval (the same bootstrap
+  draws with the jackknife inside every resample).
 
 Clip-shuffle chance models and the between-groups spread are left out of both (unchanged, or
 replaced by the permutation's band). Prints the seconds of each and their difference, which
@@ -193,6 +194,43 @@ def studentized(
     return n_gaps
 
 
+def jackknife_t(counts, layouts, n_boot: int, n_perm: int, seed: int) -> int:
+    """The recommended default: jackknife-t intervals (no bootstrap), studentized permutations."""
+    from serbias.audit import _inference as inference
+    from serbias.audit._resampling import rng_for
+
+    metric = inference.count_metric(6)
+    n_gaps = 0
+    inference.group_interval(inference.jackknife(counts.counts, metric=metric))
+    for axis, groups, flagged, reference in layouts:
+        groups = groups.astype(str)
+        sample = {
+            g: inference.jackknife(counts.counts[groups == g], metric=metric)
+            for g in dict.fromkeys(groups)
+        }
+        for g in sample:
+            if sample[g].n_actors >= 2:
+                inference.group_interval(sample[g])
+        inference.overall_differences(counts.counts, groups=groups, metric=metric)
+        for g in sample:
+            if g == reference or g in flagged or reference is None:
+                continue
+            interval = inference.gap_interval(sample[g], sample[reference])
+            inference.ratio_interval(
+                counts.counts[groups == g], counts.counts[groups == reference], metric=metric
+            )
+            inference.studentized_permutation_test(
+                counts.counts[groups == g],
+                counts.counts[groups == reference],
+                metric=metric,
+                n_perm=n_perm,
+                rng=rng_for(seed, "perm", axis, g, reference),
+            )
+            inference.minimum_detectable_gap(interval.se, interval.df)
+            n_gaps += 1
+    return n_gaps
+
+
 def gaps_only(counts, layouts, n_boot: int, n_perm: int, seed: int) -> int:
     return studentized(counts, layouts, n_boot, n_perm, seed, everywhere=False)
 
@@ -218,6 +256,7 @@ def main() -> None:
     )
     runs = (
         ("today: percentile + permutation", today),
+        ("new default: jackknife-t + studentized permutation", jackknife_t),
         ("new: bootstrap-t for gaps, jackknife-t elsewhere", gaps_only),
         ("new: bootstrap-t everywhere", studentized),
     )
