@@ -15,6 +15,9 @@ from serbias.config import Params
 #: Fields set only in params.yaml, with the reason.
 PARAMS_ONLY = {
     "train.models": "per-family hyperparameters: --hp KEY=VALUE [train.models.<model>.<key>]",
+    "extract.kind_params": "each kind's own section: extract.<kind>.<key> in params.yaml",
+    "train.resources.num_cpus": "what a Ray task asks of its node: set once per cluster",
+    "train.resources.num_gpus": "what a Ray task asks of its node: set once per cluster",
 }
 STAGE_SECTIONS = ("synth", "split", "extract", "train", "predict", "audit", "demo")
 

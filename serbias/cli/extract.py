@@ -29,6 +29,20 @@ def extract(
         Path | None, typer.Option("--out", help="Feature store directory \\[paths.features].")
     ] = None,
     kind: Annotated[str | None, typer.Option("--kind", help=KIND_HELP)] = None,
+    sample_rate: Annotated[
+        int | None,
+        typer.Option(
+            "--sample-rate",
+            help="Every clip is resampled once to this rate \\[extract.sample_rate].",
+        ),
+    ] = None,
+    duration: Annotated[
+        float | None,
+        typer.Option(
+            "--duration",
+            help="Seconds fixed-length kinds (log-mel) pad or cut to \\[extract.duration].",
+        ),
+    ] = None,
     jobs: Annotated[
         int | None,
         typer.Option(
@@ -60,7 +74,14 @@ def extract(
     settings = load_params()
     paths = override(settings.paths, data=data, features=out)
     kinds = None if kind is None else tuple(KINDS) if kind == ALL else (kind,)
-    params = override(settings.extract, kinds=kinds, jobs=jobs, skip_bad=skip_bad or None)
+    params = override(
+        settings.extract,
+        kinds=kinds,
+        jobs=jobs,
+        skip_bad=skip_bad or None,
+        sample_rate=sample_rate,
+        duration=duration,
+    )
     with clip_progress(None, f"extracting {' + '.join(params.kinds)}") as advance:
         summary = stages.extract(
             replace(settings, paths=paths, extract=params), force=force, progress=advance

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 from serbias.errors import SerbiasError
@@ -77,8 +77,49 @@ class FeatureKind(ABC, Generic[P]):
         return f"<feature kind {self.name}>"
 
 
+#: Modules whose kinds are built in (each defines one kind constant, registered on first use).
+BUILT_IN = {"logmel": "serbias.features.logmel:LOGMEL",
+            "svm": "serbias.features.handcrafted:HANDCRAFTED"}  # fmt: skip
+
+
+class _Registry(MutableMapping[str, "FeatureKind[Any]"]):
+    """Kinds by name in registration order; the built-in kinds load on first use, so importing
+    serbias (for ``--help`` or params validation) does not import numpy and scipy."""
+
+    def __init__(self) -> None:
+        self._kinds: dict[str, FeatureKind[Any]] = {}
+        self._loaded = False
+
+    def _load(self) -> dict[str, FeatureKind[Any]]:
+        if not self._loaded:
+            self._loaded = True
+            import importlib
+
+            built_in = {}
+            for name, target in BUILT_IN.items():
+                module, constant = target.split(":")
+                built_in[name] = getattr(importlib.import_module(module), constant)
+            self._kinds = {**built_in, **self._kinds}
+        return self._kinds
+
+    def __getitem__(self, name: str) -> FeatureKind[Any]:
+        return self._load()[name]
+
+    def __setitem__(self, name: str, kind: FeatureKind[Any]) -> None:
+        self._load()[name] = kind
+
+    def __delitem__(self, name: str) -> None:
+        del self._load()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._load()))
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+
 #: Every known feature kind by name, in registration order (the order of ``--kind all``).
-KINDS: dict[str, FeatureKind[Any]] = {}
+KINDS: MutableMapping[str, FeatureKind[Any]] = _Registry()
 
 
 def register(kind: FeatureKind[Any]) -> FeatureKind[Any]:

@@ -33,7 +33,7 @@ from serbias.predictions.source import (
 )
 
 if TYPE_CHECKING:
-    from serbias.predictions.pretrained import PretrainedSettings
+    from serbias.predictions.pretrained_settings import PretrainedSettings
 
 __all__ = [
     "MISSING_EXTRA",
