@@ -43,7 +43,7 @@ def test_unknown_keys_and_sections_are_named(tmp_path: Path) -> None:
     path = tmp_path / "p.yaml"
     path.write_text("split:\n  modes: clip\n")
     with pytest.raises(
-        SerbiasError, match=r"params split.modes: unknown key \(expected one of: mode, "
+        SerbiasError, match=r"params split.modes: unknown key \(expected one of: folds, mode, "
     ):
         load_params(path)
     path.write_text("splitt:\n  mode: clip\n")
