@@ -14,10 +14,7 @@ from serbias.features import KINDS
 
 #: ``--kind all`` asks for every registered kind.
 ALL = "all"
-KIND_HELP = (
-    ", ".join(f"{kind.name} ({kind.summary})" for kind in KINDS.values())
-    + f" or {ALL} \\[extract.kinds]."
-)
+KIND_HELP = f"{', '.join(KINDS.names())} or {ALL} (every kind) \\[extract.kinds]."
 
 
 def extract(

@@ -117,9 +117,13 @@ class _Registry(MutableMapping[str, "FeatureKind[Any]"]):
     def __len__(self) -> int:
         return len(self._load())
 
+    def names(self) -> list[str]:
+        """Every kind's name, without loading the built-in ones (for ``--help``)."""
+        return list(self._kinds) if self._loaded else [*BUILT_IN, *self._kinds]
+
 
 #: Every known feature kind by name, in registration order (the order of ``--kind all``).
-KINDS: MutableMapping[str, FeatureKind[Any]] = _Registry()
+KINDS = _Registry()
 
 
 def register(kind: FeatureKind[Any]) -> FeatureKind[Any]:
