@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from serbias.audit.settings import AuditParams
-from serbias.errors import SerbiasError
+from serbias.errors import SerbiasError, first_line
 from serbias.features.params import ExtractParams
 
 PARAMS_FILE = "params.yaml"
@@ -115,7 +115,7 @@ def load_params(path: Path | None = None, *, profile: str | None = None) -> Para
         try:
             raw = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError) as exc:
-            reason = str(exc).splitlines()[0]
+            reason = first_line(exc)
             raise SerbiasError(f"{source}: cannot read params ({reason})") from None
         if not isinstance(raw, dict):
             raise SerbiasError(f"{source}: expected a mapping of sections at the top level")

@@ -11,7 +11,12 @@ class CorpusWarning(UserWarning):
     """A tolerated corpus problem (e.g. a clip without ratings); an error under ``--strict``."""
 
 
-def first_line(exc: BaseException) -> str:
-    """An exception as one line: its message's first line, or its type when it has none."""
+def first_line(exc: BaseException, limit: int | None = None) -> str:
+    """An exception as one line: its message's first line (at most ``limit`` characters), or
+    its type when it has none."""
     text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    return (
+        (text.splitlines()[0][:limit] if limit else text.splitlines()[0])
+        if text
+        else (type(exc).__name__)
+    )

@@ -19,7 +19,7 @@ import pandas as pd
 from serbias import vocab
 from serbias.audit._columns import EXTRA_COLUMNS, FILENAME, canonical_column, parse_column_map
 from serbias.audit.settings import Decision
-from serbias.errors import CorpusWarning, SerbiasError
+from serbias.errors import CorpusWarning, SerbiasError, first_line
 
 _NOT_RECOGNISED = (
     "{path}: no emotion column recognised among {found}; expected some of "
@@ -151,7 +151,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = first_line(exc)
         raise SerbiasError(f"{path}: unreadable CSV ({reason})") from None
     if table.empty:
         raise SerbiasError(f"{path}: no prediction rows")

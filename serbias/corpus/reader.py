@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from serbias import vocab
-from serbias.errors import CorpusWarning, SerbiasError
+from serbias.errors import CorpusWarning, SerbiasError, first_line
 
 AUDIO_DIR = "AudioWAV"
 DEMOGRAPHICS_CSV = "VideoDemographics.csv"
@@ -92,7 +92,7 @@ def _read_csv(path: Path, required: tuple[str, ...], **kwargs) -> pd.DataFrame:
     try:
         table = pd.read_csv(path, **kwargs)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = first_line(exc)
         raise SerbiasError(f"{path}: unreadable CSV ({reason})") from None
     missing = [c for c in required if c not in table.columns]
     if missing:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from serbias.errors import SerbiasError
+from serbias.errors import SerbiasError, first_line
 from serbias.predictions.source import (
     LoadedSource,
     ModelFacts,
@@ -124,7 +124,7 @@ def load_hf(directory: Path, settings: PretrainedSettings) -> LoadedSource:
             dtype=torch.float32,  # float16 snapshots too
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        reason = first_line(exc, 200)
         raise SerbiasError(
             f"{directory}: not loadable as an audio-classification model ({reason})"
         ) from None

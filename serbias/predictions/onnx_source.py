@@ -20,7 +20,7 @@ import numpy as np
 import yaml
 
 from serbias.corpus.reader import file_sha256
-from serbias.errors import SerbiasError
+from serbias.errors import SerbiasError, first_line
 from serbias.predictions.source import (
     LoadedSource,
     ModelFacts,
@@ -141,7 +141,7 @@ def load_onnx(path: Path, settings: PretrainedSettings) -> LoadedSource:
     try:
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own pybind types (Fail, InvalidGraph, ...)
-        raise SerbiasError(f"{path}: not a valid ONNX model ({_first_line(exc)})") from None
+        raise SerbiasError(f"{path}: not a valid ONNX model ({first_line(exc, 200)})") from None
 
     waveform = _waveform_input(session, path)
     output = _scores_output(session, path)
@@ -215,7 +215,7 @@ def _read_graph(path: Path, onnx: Any) -> Any:
     try:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as exc:  # protobuf's DecodeError and friends
-        raise SerbiasError(f"{path}: not an ONNX model ({_first_line(exc)})") from None
+        raise SerbiasError(f"{path}: not an ONNX model ({first_line(exc, 200)})") from None
     if model.ir_version == 0 or not model.graph.node:
         raise SerbiasError(f"{path}: not an ONNX model (no graph found in the file)")
     return model
@@ -321,7 +321,7 @@ def _sidecar(path: Path) -> tuple[Path | None, dict[str, Any] | None]:
         try:
             content = yaml.safe_load(candidate.read_text(encoding="utf-8"))  # JSON is YAML
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            reason = _first_line(exc)
+            reason = first_line(exc, 200)
             raise SerbiasError(f"{candidate}: unreadable label sidecar ({reason})") from None
         if isinstance(content, list):
             content = {"labels": content}
@@ -340,8 +340,3 @@ def _static_size(dim: Any) -> int | None:
 
 def _shape_text(shape: Sequence[Any] | None) -> str:
     return "[" + ", ".join("?" if d is None else str(d) for d in (shape or [])) + "]"
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else type(exc).__name__

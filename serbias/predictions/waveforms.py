@@ -29,7 +29,7 @@ from typing import Literal
 import numpy as np
 import soundfile as sf
 
-from serbias.errors import SerbiasError
+from serbias.errors import SerbiasError, first_line
 from serbias.features.audio import AudioError, load_clip, read_audio
 from serbias.predictions.source import WaveformScorer
 
@@ -295,7 +295,7 @@ def _forward(
     try:
         raw = np.asarray(scorer.forward(windows), dtype=np.float64)
     except Exception as exc:  # the model's own failure (onnxruntime, torch): name the clip
-        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else repr(exc)
+        reason = first_line(exc, 200)
         names = sorted(set(filenames))
         which = f"clip {names[0]}" if len(names) == 1 else f"a batch of {len(names)} clips"
         listed = "" if len(names) == 1 else f" ({', '.join(names[:3])}, ...)"

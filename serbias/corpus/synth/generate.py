@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -36,6 +35,7 @@ from serbias.corpus.synth.design import (
     draw_actors,
     parse_biases,
 )
+from serbias.cpu import available_cpus
 from serbias.errors import SerbiasError
 
 #: Bumped whenever the same options would give different files.
@@ -234,7 +234,7 @@ def _make_all(
 def _workers(jobs: int | None, n_clips: int) -> int:
     if jobs is not None:
         return jobs
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cpus = available_cpus()
     return max(1, min(cpus, n_clips // CLIPS_PER_WORKER))
 
 
