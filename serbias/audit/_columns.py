@@ -15,7 +15,7 @@ from serbias.text import split_pair
 
 FILENAME: Final = "Filename"
 #: Demographic heads of a multitask model; read and range-checked, not scored.
-EXTRA_COLUMNS: Final = ("Female", "Non-Caucasian")
+EXTRA_COLUMNS: Final = tuple(positive for _, positive, _ in vocab.DEMOGRAPHIC_HEADS.values())
 #: Every column name a predictions CSV may use (matched case-insensitively).
 CANONICAL_COLUMNS: Final = (FILENAME, *vocab.EMOTION_NAMES, *EXTRA_COLUMNS)
 

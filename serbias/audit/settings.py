@@ -12,12 +12,13 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from serbias import vocab
 from serbias.audit._axes import DEFAULT_AGE_EDGES, parse_references
 from serbias.audit._columns import parse_column_map
 from serbias.errors import SerbiasError
 
 Target = Literal["intended", "observed"]
-TARGETS: Final[tuple[Target, ...]] = ("intended", "observed")
+TARGETS: Final[tuple[Target, ...]] = vocab.LABEL_KINDS  # scored on either label kind
 TargetChoice = Literal["intended", "observed", "both"]
 Decision = Literal["threshold", "argmax"]
 DECISIONS: Final[tuple[Decision, ...]] = ("threshold", "argmax")

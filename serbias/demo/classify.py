@@ -267,18 +267,14 @@ def _load_tracked(uri: str) -> DemoModel:
             f"{uri}: model has no serbias metadata (was it logged by `serbias train`?)"
         )
     params = feature_params(metadata["feature_params"], uri, kind)
-    expected = tuple(metadata.get("input_shape") or ())
+    from serbias.predictions.tracked_source import check_compatible
+
     feature_kind, own = KINDS[kind], params.of(kind)
     extractor = feature_kind.extractor(own, params)
-    shape = feature_kind.row_shape(own, params)
-    columns, recorded = feature_kind.columns(own, params), metadata.get("columns")
-    if columns is not None and recorded is not None and list(recorded) != list(columns):
-        raise SerbiasError(f"{uri}: the model's {kind} feature columns differ from serbias's")
-    if expected and tuple(expected) != tuple(shape):
-        raise SerbiasError(
-            f"{uri}: model expects {' x '.join(map(str, expected))} inputs, its feature "
-            f"parameters give {' x '.join(map(str, shape))}"
-        )
+    check_compatible(
+        metadata, kind=kind, shape=feature_kind.row_shape(own, params),
+        columns=feature_kind.columns(own, params), where=uri,
+    )  # fmt: skip
     identity = ModelIdentity(
         uri=uri,
         resolved_uri=resolved,

@@ -187,23 +187,33 @@ def _rows_of(filenames: np.ndarray, wanted: Sequence[str], features_dir: Path) -
     return np.asarray([position[name] for name in wanted], dtype=np.int64)
 
 
+def check_compatible(
+    metadata: Mapping[str, Any], *, kind: str, shape: Sequence[int], columns: Any, where: str
+) -> None:
+    """Refuse features whose per-clip shape or column names differ from those the model was
+    trained on (as its metadata records them); used by ``predict`` and ``demo`` alike."""
+    expected = tuple(metadata.get("input_shape") or ())
+    if expected and expected != tuple(shape):
+        actual, wanted = " x ".join(map(str, shape)), " x ".join(map(str, expected))
+        raise SerbiasError(
+            f"{where}: {kind} features are {actual} per clip, the model expects {wanted} "
+            "(re-extract with its parameters)"
+        )
+    recorded = metadata.get("columns")
+    if recorded is not None and columns is not None and list(recorded) != list(columns):
+        raise SerbiasError(f"{where}: the {kind} feature columns differ from the model's")
+
+
 def _predict_rows(
     loaded: Any, features: Any, rows: np.ndarray, features_dir: Path, batch_size: int
 ) -> pd.DataFrame:
     from serbias.models.io import predict_outputs
     from serbias.training.data import check_finite
 
-    expected = tuple(loaded.metadata.get("input_shape") or ())
-    actual = tuple(features.X.shape[1:])
-    if expected and expected != actual:
-        shape, wanted = " x ".join(map(str, actual)), " x ".join(map(str, expected))
-        raise SerbiasError(
-            f"{features_dir}: {features.kind} features are {shape} per clip, the model expects "
-            f"{wanted} (re-extract with its parameters)"
-        )
-    columns = loaded.metadata.get("columns")
-    if columns is not None and features.columns is not None and list(features.columns) != columns:
-        raise SerbiasError(f"{features_dir}: SVM feature columns differ from the model's")
+    check_compatible(
+        loaded.metadata, kind=features.kind, shape=features.X.shape[1:], columns=features.columns,
+        where=str(features_dir),
+    )  # fmt: skip
     X = features.X[rows]
     filenames = np.asarray(features.filenames)[rows]
     check_finite(X, filenames, features_dir)
