@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,7 +30,6 @@ from serbias.predictions.pretrained_settings import PretrainedSettings
 from serbias.predictions.source import LoadedSource
 from serbias.predictions.table import FILENAME
 from serbias.predictions.waveforms import (
-    SCORE_KINDS,
     WindowPlan,
     score_clips,
     score_waveform,
@@ -49,8 +48,6 @@ __all__ = [
 
 #: Model-source URI prefixes this module runs.
 PREFIXES = ("onnx:", "hf:")
-ScoresSetting = Literal["auto", "logits", "probabilities", "sigmoid"]
-SCORES_SETTINGS: tuple[str, ...] = ("auto", *SCORE_KINDS)
 #: Bumped when a change to this package changes the scores, so stored keys stop matching.
 CACHE_FORMAT = 1
 CONTAMINATION = (

@@ -5,17 +5,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
 
 from serbias.errors import SerbiasError
 from serbias.predictions.labels import parse_label_map
 from serbias.predictions.source import label_list
-from serbias.predictions.waveforms import (
-    NORMALISATIONS,
-    SCORES_SETTINGS,
-    Normalisation,
-    ScoresSetting,
-)
+from serbias.predictions.waveforms import NORMALISATIONS, SCORE_KINDS, Normalisation
+
+ScoresSetting = Literal["auto", "logits", "probabilities", "sigmoid"]
+SCORES_SETTINGS: tuple[str, ...] = ("auto", *SCORE_KINDS)
 
 
 @dataclass(frozen=True, kw_only=True)
