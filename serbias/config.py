@@ -195,8 +195,8 @@ def _fill_seeds(params: Params) -> Params:
 def _build(cls: type, values: Any, where: str) -> Any:
     if not isinstance(values, dict):
         raise SerbiasError(f"params {where}: expected a mapping, got {values!r}")
-    if hasattr(cls, "from_mapping"):  # a section whose keys come from a registry
-        return cls.from_mapping(values, where, _coerce)
+    if hasattr(cls, "from_params"):  # a section whose keys come from a registry
+        return cls.from_params(values, where, _coerce)
     hints = typing.get_type_hints(cls)
     known = {f.name for f in dataclasses.fields(cls)}
     for key in values:
@@ -237,7 +237,7 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
             raise SerbiasError(f"params {where}: expected a mapping, got {value!r}")
         return {_coerce(args[0], k, where): _coerce(args[1], v, where) for k, v in value.items()}
     if hasattr(hint, "from_params"):
-        return hint.from_params(value, where, _build)
+        return hint.from_params(value, where, _coerce)
     if dataclasses.is_dataclass(hint):
         return _build(hint, value, where)
     if hint is bool:

@@ -104,7 +104,7 @@ class ExtractParams:
         )
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any], where: str, coerce: Coerce) -> ExtractParams:
+    def from_params(cls, values: Mapping[str, Any], where: str, coerce: Coerce) -> ExtractParams:
         """Build from a params.yaml ``extract`` mapping (``<kind>:`` keys are kind sections)."""
         hints = typing.get_type_hints(cls)
         settings = [f.name for f in dataclasses.fields(cls) if f.name != "kind_params"]

@@ -25,8 +25,8 @@ class FamilyHyperparameters(Mapping[str, Any]):
         self._given = dict(given or {})
 
     @classmethod
-    def from_params(cls, values: Any, where: str, build: Any) -> FamilyHyperparameters:
-        """Build from a params mapping; ``build(cls, values, where)`` validates one section."""
+    def from_params(cls, values: Any, where: str, coerce: Any) -> FamilyHyperparameters:
+        """Build from a params mapping; ``coerce(hint, value, where)`` validates one section."""
         if not isinstance(values, Mapping):
             raise SerbiasError(f"params {where}: expected a mapping, got {values!r}")
         unknown = [name for name in values if name not in MODELS]
@@ -37,7 +37,7 @@ class FamilyHyperparameters(Mapping[str, Any]):
             )
         return cls(
             {
-                name: build(MODELS[name].params, section or {}, f"{where}.{name}")
+                name: coerce(MODELS[name].params, section or {}, f"{where}.{name}")
                 for name, section in values.items()
             }
         )
