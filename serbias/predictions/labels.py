@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from serbias import vocab
 from serbias.errors import SerbiasError
+from serbias.text import split_pair
 
 __all__ = [
     "BUILTIN_MAP",
@@ -93,7 +94,12 @@ def parse_label_map(pairs: Sequence[str] | Mapping[str, str] | None) -> dict[str
     """
     if not pairs:
         return {}
-    items = list(pairs.items()) if isinstance(pairs, Mapping) else [_split(p) for p in pairs]
+    form = f"SRC=DST with DST one of {', '.join(vocab.EMOTION_NAMES)} or - (to drop SRC)"
+    items = (
+        list(pairs.items())
+        if isinstance(pairs, Mapping)
+        else [split_pair(str(p), what="--label-map", form=form, example="fru=-") for p in pairs]
+    )
     parsed: dict[str, str | None] = {}
     for source, target in items:
         pair = f"{source}={target}"
@@ -158,10 +164,3 @@ def _emotion_code(target: str) -> str | None:
         if key in (code.casefold(), name.casefold()):
             return code
     return BUILTIN_MAP.get(key)
-
-
-def _split(pair: str) -> tuple[str, str]:
-    source, sep, target = str(pair).partition("=")
-    if not sep:
-        raise SerbiasError(_BAD_PAIR.format(pair=pair, targets=", ".join(vocab.EMOTION_NAMES)))
-    return source, target
