@@ -11,7 +11,7 @@ import pandas as pd
 from serbias.audit._analysis import BY_GROUP_COLUMNS, Analysis, Resampling, analyse
 from serbias.audit._axes import clip_columns
 from serbias.audit._baselines import human_scored
-from serbias.audit._findings import Finding, headline_findings
+from serbias.audit._findings import Finding, headline_findings, power_sentences
 from serbias.audit._groups import group_labels
 from serbias.audit._replicas import replica_summary
 from serbias.audit._result import AuditResult, HumanInfo, SystemInfo
@@ -121,7 +121,10 @@ def run_audit(
             human=analysis is human_analysis,
         )
         findings.extend(found)
-        summaries[(analysis.system, analysis.target)] = sentence
+        power = power_sentences(
+            rows, corpus_actors=clips["actor_id"].nunique(), human=analysis is human_analysis
+        )
+        summaries[(analysis.system, analysis.target)] = " ".join([sentence, *power])
 
     return AuditResult(
         settings=settings,

@@ -92,7 +92,7 @@ def audit(
         typer.Option(
             "--reference",
             help="Reference group of an axis, AXIS=GROUP, e.g. sex=Male (repeatable; default: "
-            "the group with most actors) \\[audit.reference].",
+            "Male, Caucasian, Not Hispanic, the largest age band) \\[audit.reference].",
         ),
     ] = None,
     min_actors: Annotated[
@@ -102,6 +102,14 @@ def audit(
     confidence: Annotated[
         float | None,
         typer.Option("--confidence", help="Interval level, e.g. 0.95 \\[audit.confidence]."),
+    ] = None,
+    interval: Annotated[
+        str | None,
+        typer.Option(
+            "--interval",
+            help="jackknife (delete-one-actor t, Welch df; default), studentized (bootstrap-t) "
+            "or percentile (the old percentile bootstrap) \\[audit.interval].",
+        ),
     ] = None,
     age_edges: Annotated[
         str | None,
@@ -154,6 +162,7 @@ def audit(
         reference=tuple(reference) if reference else None,
         min_actors=min_actors,
         confidence=confidence,
+        interval=interval,
         age_edges=_ages(age_edges),
         human_baseline=human_baseline or None,
         track=track,

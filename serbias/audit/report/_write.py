@@ -14,6 +14,7 @@ import pandas as pd
 
 from serbias.atomic import atomic_dir
 from serbias.audit._baselines import HUMAN_SYSTEM
+from serbias.audit._gap_stats import METHODS
 from serbias.audit._metrics import (
     LISTENER_PRIMARY_METRIC,
     PRIMARY_METRIC,
@@ -166,6 +167,7 @@ def _provenance(result: AuditResult) -> dict:
     return {
         "tool": "serbias audit",
         "settings": result.stated_settings,
+        "methods": {"name": result.settings.interval, **METHODS[result.settings.interval]},
         "references_used": {f"{a.system}|{a.target}": a.references for a in result.analyses},
         "systems": [
             {
