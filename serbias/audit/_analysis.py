@@ -29,6 +29,7 @@ from serbias.audit._resampling import (
     rng_for,
 )
 from serbias.audit._scored import Scored
+from serbias.audit._speakers import actor_table
 from serbias.audit.settings import AuditParams
 
 BY_GROUP_COLUMNS = [
@@ -88,6 +89,22 @@ class Analysis:
     gaps: pd.DataFrame
     #: (axis, group, reference) -> the gap's bootstrap resamples
     boot_gaps: dict[tuple[str, str, str], BootGap] = field(default_factory=dict, repr=False)
+    #: one row per actor (:func:`~serbias.audit._speakers.actor_table`)
+    by_actor: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    #: the chance model's macro-F1 (upper end of its shuffles' central ``confidence`` range);
+    #: NaN without a chance model
+    chance_macro_f1: float = float("nan")
+
+    @property
+    def near_chance(self) -> bool:
+        """The overall macro-F1 CI does not exceed the chance model's macro-F1: the system's
+        gaps are uninformative (differences in noise)."""
+        overall = self.by_group[
+            (self.by_group["axis"] == "overall") & (self.by_group["metric"] == "macro_f1")
+        ]
+        if overall.empty or np.isnan(self.chance_macro_f1):
+            return False
+        return bool(overall["ci_low"].iloc[0] <= self.chance_macro_f1)
 
 
 def analyse(
@@ -151,7 +168,20 @@ def analyse(
             GAP_COLUMNS
         ],
         boot_gaps=boot_gaps,
+        by_actor=actor_table(scored, axes=axes),
+        chance_macro_f1=_chance_macro_f1(chance, scored.emotions, resampling.confidence),
     )
+
+
+def _chance_macro_f1(
+    chance: np.ndarray | None, emotions: tuple[str, ...], confidence: float
+) -> float:
+    """Upper end of the chance model's overall macro-F1 over its shuffles."""
+    if chance is None:
+        return float("nan")
+    index = metric_names(emotions).index("macro_f1")
+    values = metrics_from_counts(chance.sum(axis=1), len(emotions))[:, index]
+    return float(np.percentile(values, 100.0 * (1.0 + confidence) / 2.0))
 
 
 def group_point_metrics(scored: Scored, *, axes: Sequence[Axis] = AXES) -> pd.DataFrame:

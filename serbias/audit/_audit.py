@@ -124,7 +124,13 @@ def run_audit(
         power = power_sentences(
             rows, corpus_actors=clips["actor_id"].nunique(), human=analysis is human_analysis
         )
-        summaries[(analysis.system, analysis.target)] = " ".join([sentence, *power])
+        chance = []
+        if analysis.near_chance:
+            chance = [
+                f"{analysis.system} is near chance: its macro-F1 CI does not exceed the chance "
+                f"model's {analysis.chance_macro_f1:.3f}, so its gaps are uninformative."
+            ]
+        summaries[(analysis.system, analysis.target)] = " ".join([*chance, sentence, *power])
 
     return AuditResult(
         settings=settings,
@@ -135,6 +141,8 @@ def run_audit(
         group_sizes=stack(analyses, "sizes"),
         by_group=stack(analyses, "by_group")[["system", "target", *BY_GROUP_COLUMNS]],
         gaps=gaps,
+        by_actor=stack(analyses, "by_actor"),
+        near_chance=frozenset((a.system, a.target) for a in analyses if a.near_chance),
         replica_summary=summary,
         findings=tuple(findings),
         finding_summaries=summaries,

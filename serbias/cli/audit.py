@@ -258,7 +258,8 @@ def _comparison_tables(result):
             label = " / ".join(f"{g}\n- {r}" for g, r in pairs.itertuples(index=False)) or axis
             table.add_column(label, justify="right", no_wrap=True)
         for row in rows.itertuples(index=False):
-            cells = [row.system, f"{row.value:.3f}"]
+            near = (row.system, target) in result.near_chance
+            cells = [row.system + (" (near chance)" if near else ""), f"{row.value:.3f}"]
             for axis in PRIMARY_AXES:
                 found = scored[(scored["system"] == row.system) & (scored["axis"] == axis)]
                 if found.empty:

@@ -134,3 +134,23 @@ def test_reports_name_the_method_and_say_when_a_gap_cannot_be_resolved(tmp_path:
     assert "studentized permutation" in files["report_html"].read_text()
     methods = json.loads((tmp_path / "out" / "audit.json").read_text())["methods"]
     assert methods["name"] == "jackknife" and "jackknife" in methods["interval"]
+
+
+@pytest.mark.parametrize(("hit_rate", "near"), [(0.1, True), (0.9, False)])
+def test_a_system_no_better_than_chance_is_marked_and_its_gaps_uninformative(
+    tmp_path: Path, hit_rate: float, near: bool
+) -> None:
+    # hit rate 0.1 is the rate of every other emotion: decisions carry no information
+    clips = make_clips(balanced_actors(4, 4), sentences=("DFA", "IEO", "ITH"))
+    path = write_predictions(tmp_path / "model.csv", noisy_scores(clips, seed=1, hit_rate=hit_rate))
+    settings = AuditParams(n_boot=50, n_perm=50, n_chance=40, track=False)
+    result = run_audit([path], clips, settings)
+    (analysis,) = result.analyses
+    overall = result.by_group[
+        (result.by_group["axis"] == "overall") & (result.by_group["metric"] == "macro_f1")
+    ].iloc[0]
+    assert analysis.near_chance is near
+    assert bool(overall["ci_low"] <= analysis.chance_macro_f1) is near
+    assert (result.gaps["uninformative"] == near).all()
+    files = write_audit(result, tmp_path / "out")
+    assert ("near chance: its gaps are uninformative" in files["report_md"].read_text()) is near

@@ -7,6 +7,7 @@ from serbias.audit._axes import PRIMARY_AXES
 from serbias.audit._gap_stats import METHODS
 from serbias.audit._result import AuditResult, SystemInfo
 from serbias.audit.report._blocks import Block, Bullets, Figure, Heading, Paragraph, Table
+from serbias.audit.report._speakers import speaker_blocks
 from serbias.audit.report._tables import analysis_section, replica_section
 from serbias.audit.report._text import section_title
 from serbias.audit.settings import AuditParams
@@ -27,6 +28,7 @@ def report_blocks(result: AuditResult, figures: dict[tuple[str, str], list[Figur
     for analysis in result.analyses:
         key = (analysis.system, analysis.target)
         blocks += analysis_section(result, analysis.system, analysis.target, figures.get(key, []))
+        blocks += speaker_blocks(result, analysis.system, analysis.target)
     if result.replica_summary is not None:
         blocks += replica_section(result)
     blocks += _method(settings)

@@ -37,6 +37,8 @@ def analysis_section(
         if human
         else f"Results: {section_title(system, target)}"
     )
+    if (system, target) in result.near_chance:
+        title += " (near chance: its gaps are uninformative)"
     level = f"{round(result.settings.confidence * 100)}% CI"
     blocks: list[Block] = [Heading(title), *figures[:1]]
     blocks.append(_group_table(by_group, level, human=human))

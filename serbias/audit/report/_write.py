@@ -66,6 +66,7 @@ def write_audit(result: AuditResult, out_dir: Path) -> dict[str, Path]:
         )
         save_csv("by_group", "by_group.csv", result.by_group)
         save_csv("gaps", "gaps.csv", result.gaps)
+        save_csv("by_actor", "by_actor.csv", result.by_actor)
         save_csv("group_sizes", "group_sizes.csv", result.group_sizes)
         if result.replica_summary is not None:
             save_csv("replicas", "replicas.csv", result.replica_summary)
