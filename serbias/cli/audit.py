@@ -212,7 +212,7 @@ def _summary_table(result):
             if finding.chance_gap != finding.chance_gap
             else (f"{finding.chance_gap:+.3f} ± {finding.chance_sd:.3f}")
         )  # NaN check without numpy
-        style = "bold" if finding.excludes_zero and finding.p_value < 0.05 else ""
+        style = "bold" if finding.excludes_zero and finding.p_adjusted < 0.05 else ""
         table.add_row(
             finding.system,
             finding.target,

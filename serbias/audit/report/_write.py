@@ -105,7 +105,12 @@ def _figures(result: AuditResult) -> dict[tuple[str, str], list[Figure]]:
         metric = LISTENER_PRIMARY_METRIC if human else PRIMARY_METRIC
         label = section_title(analysis.system, analysis.target)
         png = group_metric_figure(
-            rows, metric=metric, title=label, confidence=result.settings.confidence
+            rows,
+            metric=metric,
+            title=label,
+            confidence=result.settings.confidence,
+            gaps=gap_rows,
+            interval=result.settings.interval,
         )
         made = [
             Figure(
