@@ -116,6 +116,30 @@ def test_bootstrap_replicas_get_the_reference_studys_summary(
     assert row["t_low"] == pytest.approx(mean - half, abs=1e-12)
     assert row["t_high"] == pytest.approx(mean + half, abs=1e-12)
 
+    # the recommended interval: replicas x actors counts through the two-level bootstrap-t
+    from serbias.audit import _inference as inference
+    from serbias.audit._resampling import actor_counts, rng_for
+
+    actors = np.unique(clips["actor_id"])
+    stacked = np.zeros((3, len(actors), 6 * 3 + 2))
+    for index, subset in enumerate(subsets):
+        scores = noisy_scores(subset, seed=index)
+        y_pred = scores.loc[subset["filename"]].to_numpy() >= 0.5
+        y_true = np.eye(6, dtype=bool)[subset["emotion"].cat.codes.to_numpy()]
+        counts = actor_counts(y_true, y_pred, subset["actor_id"].to_numpy())
+        stacked[index, np.searchsorted(actors, counts.actor_ids)] = counts.counts
+    female = clips.groupby("actor_id")["sex"].first().reindex(actors).astype(str) == "Female"
+    expected = inference.replica_interval(
+        stacked[:, female.to_numpy()],
+        stacked[:, ~female.to_numpy()],
+        metric=inference.count_metric(6),
+        n_boot=100,
+        rng=rng_for(0, "replicas", "intended", "sex", "Female", "Male"),
+    )
+    assert row["pooled_low"] == pytest.approx(expected.low[0], abs=1e-12)
+    assert row["pooled_high"] == pytest.approx(expected.high[0], abs=1e-12)
+    assert row["pooled_low"] < row["mean"] < row["pooled_high"]
+
 
 def test_split_restricts_the_clips_and_an_empty_intersection_is_an_error(
     clips: pd.DataFrame, tmp_path: Path
