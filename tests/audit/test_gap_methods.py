@@ -154,3 +154,21 @@ def test_a_system_no_better_than_chance_is_marked_and_its_gaps_uninformative(
     assert (result.gaps["uninformative"] == near).all()
     files = write_audit(result, tmp_path / "out")
     assert ("near chance: its gaps are uninformative" in files["report_md"].read_text()) is near
+
+
+def test_an_unbounded_interval_is_drawn_without_a_whisker() -> None:
+    from serbias.audit.report._plots import group_metric_figure
+
+    by_group = pd.DataFrame(
+        {
+            "axis": ["sex", "sex"],
+            "group": ["Female", "Male"],
+            "metric": ["macro_f1", "macro_f1"],
+            "value": [0.5, 0.6],
+            "ci_low": [0.4, -np.inf],
+            "ci_high": [0.6, np.inf],
+            "flagged": [False, False],
+        }
+    )
+    png = group_metric_figure(by_group, metric="macro_f1", title="t", confidence=0.95)
+    assert png.startswith(b"\x89PNG")

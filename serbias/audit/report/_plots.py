@@ -63,7 +63,9 @@ def group_metric_figure(
         values = rows.loc[part, "value"].to_numpy(dtype=float)
         low = rows.loc[part, "ci_low"].to_numpy(dtype=float)
         high = rows.loc[part, "ci_high"].to_numpy(dtype=float)
-        error = np.nan_to_num(np.vstack([values - low, high - values]), nan=0.0)
+        # an unbounded bootstrap-t interval (few actors) has no whisker; its table says inf
+        error = np.vstack([values - low, high - values])
+        error = np.where(np.isfinite(error), error, 0.0)
         axes.errorbar(
             values,
             y[part],
