@@ -9,9 +9,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "serbias"
 MAX_LINES = 400
 #: Modules still over MAX_LINES, waiting to be split by responsibility (issue 11); the list may
 #: only shrink: a module that grows past the limit, or one listed that is now small, fails.
-NOT_YET_SPLIT = {
-    "audit/_inference.py",
-}
+NOT_YET_SPLIT: set[str] = set()
 
 
 def _module_name(path: Path) -> str:

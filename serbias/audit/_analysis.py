@@ -2,7 +2,8 @@
 
 A scored set is one system's decisions against one target (or the human listeners'
 responses against the intended emotion). Point estimates come from MetricFrame; intervals,
-p-values and chance gaps from the count-based resampling in :mod:`._resampling`.
+p-values and chance gaps from the ``audit.interval`` method on per-actor counts
+(:mod:`._gap_stats`, :mod:`._inference`; ``percentile``: :mod:`._resampling`).
 """
 
 from __future__ import annotations
@@ -13,13 +14,22 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from serbias.audit import _inference as inference
 from serbias.audit._axes import AXES, Axis
 from serbias.audit._baselines import chance_counts
+from serbias.audit._gap_stats import group_interval, group_resamples
 from serbias.audit._gaps import GAP_COLUMNS, AxisSamples, BootGap, between_groups, reference_gaps
 from serbias.audit._groups import choose_reference, group_sizes
 from serbias.audit._metrics import group_metrics, metric_names, metrics_from_counts
-from serbias.audit._resampling import ActorCounts, bootstrap_sums, percentile_interval, rng_for
+from serbias.audit._resampling import (
+    ActorCounts,
+    bootstrap_multiplicities,
+    bootstrap_sums,
+    percentile_interval,
+    rng_for,
+)
 from serbias.audit._scored import Scored
+from serbias.audit._speakers import actor_table
 from serbias.audit.settings import AuditParams
 
 BY_GROUP_COLUMNS = [
@@ -49,6 +59,7 @@ class Resampling:
     seed: int
     confidence: float
     min_actors: int
+    interval: str = "jackknife"
 
     @classmethod
     def of(cls, settings: AuditParams) -> Resampling:
@@ -61,6 +72,7 @@ class Resampling:
             seed=settings.seed,
             confidence=settings.confidence,
             min_actors=settings.min_actors,
+            interval=settings.interval,
         )
 
 
@@ -77,6 +89,22 @@ class Analysis:
     gaps: pd.DataFrame
     #: (axis, group, reference) -> the gap's bootstrap resamples
     boot_gaps: dict[tuple[str, str, str], BootGap] = field(default_factory=dict, repr=False)
+    #: one row per actor (:func:`~serbias.audit._speakers.actor_table`)
+    by_actor: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    #: the chance model's macro-F1 (upper end of its shuffles' central ``confidence`` range);
+    #: NaN without a chance model
+    chance_macro_f1: float = float("nan")
+
+    @property
+    def near_chance(self) -> bool:
+        """The overall macro-F1 CI does not exceed the chance model's macro-F1: the system's
+        gaps are uninformative (differences in noise)."""
+        overall = self.by_group[
+            (self.by_group["axis"] == "overall") & (self.by_group["metric"] == "macro_f1")
+        ]
+        if overall.empty or np.isnan(self.chance_macro_f1):
+            return False
+        return bool(overall["ci_low"].iloc[0] <= self.chance_macro_f1)
 
 
 def analyse(
@@ -140,7 +168,20 @@ def analyse(
             GAP_COLUMNS
         ],
         boot_gaps=boot_gaps,
+        by_actor=actor_table(scored, axes=axes),
+        chance_macro_f1=_chance_macro_f1(chance, scored.emotions, resampling.confidence),
     )
+
+
+def _chance_macro_f1(
+    chance: np.ndarray | None, emotions: tuple[str, ...], confidence: float
+) -> float:
+    """Upper end of the chance model's overall macro-F1 over its shuffles."""
+    if chance is None:
+        return float("nan")
+    index = metric_names(emotions).index("macro_f1")
+    values = metrics_from_counts(chance.sum(axis=1), len(emotions))[:, index]
+    return float(np.percentile(values, 100.0 * (1.0 + confidence) / 2.0))
 
 
 def group_point_metrics(scored: Scored, *, axes: Sequence[Axis] = AXES) -> pd.DataFrame:
@@ -199,6 +240,17 @@ def _samples(
     boot_total = 0.0
     for sums in boot.values():
         boot_total = boot_total + sums
+    resamples = None
+    if resampling.interval == "studentized":
+        resamples = group_resamples(
+            counts.counts,
+            actor_group=actor_group,
+            groups=groups,
+            n_emotions=k,
+            n_boot=resampling.n_boot,
+            seed=resampling.seed,
+            axis=axis,
+        )
     return AxisSamples(
         axis=axis,
         names=names,
@@ -214,6 +266,8 @@ def _samples(
         n_perm=resampling.n_perm,
         seed=resampling.seed,
         confidence=resampling.confidence,
+        interval=resampling.interval,
+        resamples=resamples,
     )
 
 
@@ -221,12 +275,32 @@ def _group_rows(samples: AxisSamples) -> pd.DataFrame:
     """By-group rows of one axis: value with interval, difference to overall with interval."""
     s = samples
     rows = []
+    overall = {}
+    if s.interval != "percentile":
+        actor_group = np.empty(len(s.counts.actor_ids), dtype=object)
+        for g, rows_of_g in s.members.items():
+            actor_group[rows_of_g] = g
+        overall = inference.overall_differences(
+            s.counts.counts,
+            groups=actor_group,
+            metric=inference.count_metric(s.n_emotions),
+            confidence=s.confidence,
+            resamples=s.resamples,
+        )
     for g in s.sizes.index:
         n_actors = int(s.sizes.loc[g, "n_actors"])
         low = high = diff_low = diff_high = np.full(len(s.names), np.nan)
-        if n_actors >= 2:
+        if n_actors >= 2 and s.interval == "percentile":
             low, high = percentile_interval(s.boot[g], s.confidence)
             diff_low, diff_high = percentile_interval(s.boot[g] - s.boot_overall, s.confidence)
+        elif n_actors >= 2:
+            low, high = group_interval(
+                s.counts.counts[s.members[g]],
+                n_emotions=s.n_emotions,
+                confidence=s.confidence,
+                resamples=None if s.resamples is None else s.resamples.groups[g],
+            )
+            diff_low, diff_high = overall[g].low, overall[g].high
         rows.append(
             pd.DataFrame(
                 {
@@ -258,12 +332,24 @@ def _overall_rows(
     """All scored clips together, with an actor bootstrap over every actor."""
     n_actors = len(counts.actor_ids)
     low = high = np.full(len(names), np.nan)
-    if n_actors >= 2:
+    k = len(scored.emotions)
+    if n_actors >= 2 and resampling.interval == "percentile":
         sums = bootstrap_sums(
             counts.counts, resampling.n_boot, rng_for(resampling.seed, "boot", "overall")
         )
-        low, high = percentile_interval(
-            metrics_from_counts(sums, len(scored.emotions)), resampling.confidence
+        low, high = percentile_interval(metrics_from_counts(sums, k), resampling.confidence)
+    elif n_actors >= 2:
+        resamples = None
+        if resampling.interval == "studentized":
+            resamples = inference.bootstrap_group(
+                counts.counts,
+                metric=inference.count_metric(k),
+                multiplicities=bootstrap_multiplicities(
+                    n_actors, resampling.n_boot, rng_for(resampling.seed, "boot", "overall")
+                ),
+            )
+        low, high = group_interval(
+            counts.counts, n_emotions=k, confidence=resampling.confidence, resamples=resamples
         )
     nan = np.full(len(names), np.nan)
     return pd.DataFrame(

@@ -11,7 +11,7 @@ import pandas as pd
 from serbias.audit._analysis import BY_GROUP_COLUMNS, Analysis, Resampling, analyse
 from serbias.audit._axes import clip_columns
 from serbias.audit._baselines import human_scored
-from serbias.audit._findings import Finding, headline_findings
+from serbias.audit._findings import Finding, headline_findings, power_sentences
 from serbias.audit._groups import group_labels
 from serbias.audit._replicas import replica_summary
 from serbias.audit._result import AuditResult, HumanInfo, SystemInfo
@@ -121,7 +121,16 @@ def run_audit(
             human=analysis is human_analysis,
         )
         findings.extend(found)
-        summaries[(analysis.system, analysis.target)] = sentence
+        power = power_sentences(
+            rows, corpus_actors=clips["actor_id"].nunique(), human=analysis is human_analysis
+        )
+        chance = []
+        if analysis.near_chance:
+            chance = [
+                f"{analysis.system} is near chance: its macro-F1 CI does not exceed the chance "
+                f"model's {analysis.chance_macro_f1:.3f}, so its gaps are uninformative."
+            ]
+        summaries[(analysis.system, analysis.target)] = " ".join([*chance, sentence, *power])
 
     return AuditResult(
         settings=settings,
@@ -132,6 +141,8 @@ def run_audit(
         group_sizes=stack(analyses, "sizes"),
         by_group=stack(analyses, "by_group")[["system", "target", *BY_GROUP_COLUMNS]],
         gaps=gaps,
+        by_actor=stack(analyses, "by_actor"),
+        near_chance=frozenset((a.system, a.target) for a in analyses if a.near_chance),
         replica_summary=summary,
         findings=tuple(findings),
         finding_summaries=summaries,

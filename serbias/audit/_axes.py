@@ -35,8 +35,9 @@ class Axis:
     columns: tuple[str, ...]
     #: a category's vocabulary, in report order (the others derive theirs)
     levels: tuple[str, ...] = ()
-    #: the group others are compared with unless one is requested; None: the group with most
-    #: actors (then clips); a default that cannot serve (absent, too small) falls back to that
+    #: the group others are compared with unless one is requested, fixed by vocabulary so a
+    #: gap's sign does not flip between splits; None (age bands, intersections): the group with
+    #: most actors (then clips); a default that cannot serve (absent, too small) falls back to that
     reference: str | None = None
     #: how a group of this axis is named in sentences
     phrase: str = "{group}"
@@ -58,19 +59,34 @@ AXES: Final = (
         kind="category",
         columns=("sex",),
         levels=vocab.SEXES,
+        reference="Male",
         primary=True,
         headline=True,
     ),
-    Axis(name="race", kind="category", columns=("race",), levels=vocab.RACES, headline=True),
+    Axis(
+        name="race",
+        kind="category",
+        columns=("race",),
+        levels=vocab.RACES,
+        reference="Caucasian",
+        headline=True,
+    ),
     Axis(
         name="race_binary",
         kind="category",
         columns=("race_binary",),
         levels=vocab.RACE_BINARY,
+        reference="Caucasian",
         primary=True,
         headline=True,
     ),
-    Axis(name="ethnicity", kind="category", columns=("ethnicity",), levels=vocab.ETHNICITIES),
+    Axis(
+        name="ethnicity",
+        kind="category",
+        columns=("ethnicity",),
+        levels=vocab.ETHNICITIES,
+        reference="Not Hispanic",
+    ),
     Axis(name="age_band", kind="age_band", columns=("age",), phrase="Age {group}"),
     Axis(name="sex_x_race", kind="intersection", columns=("sex", "race")),
     Axis(name="sex_x_race_binary", kind="intersection", columns=("sex", "race_binary")),

@@ -87,10 +87,16 @@ def gap_sentence(row: pd.Series, *, confidence: float, human: bool = False) -> s
     else:
         direction = "different (0.000)"
     size = f"{abs(gap):.3f} " if gap != 0 else ""
+    note = str(row.get("note", ""))
+    if math.isnan(low) and note.startswith("cannot be resolved"):
+        return f"{group} {phrase} is {size}{direction} than {reference}, but this {note}"
     text = (
         f"{group} {phrase} is {size}{direction} than {reference}, {level} [{low:.3f}, {high:.3f}], "
         f"{format_p(float(row['p_value']))}"
     )
+    p_adjusted = float(row.get("p_adjusted", math.nan))
+    if not math.isnan(p_adjusted):
+        text += f" (BH {p_text(p_adjusted)})"
     if not math.isnan(float(row["chance_gap"])):
         text += f" (chance model: {float(row['chance_gap']):+.3f} ± {float(row['chance_sd']):.3f})"
     human_gap = float(row.get("human_gap", math.nan))
@@ -108,21 +114,20 @@ def headline_findings(
     gaps: pd.DataFrame, *, system: str, target: str, confidence: float, human: bool = False
 ) -> tuple[list[Finding], str]:
     """The primary gaps (macro-F1, or per-response accuracy for listeners, by sex and by race),
-    then up to five other gaps whose interval excludes 0 with p < 0.05; and one sentence
-    putting those in the light of how many gaps were tested."""
+    then up to five other gaps whose interval excludes 0 with a Benjamini-Hochberg adjusted
+    p < 0.05 (comparisons that cannot be resolved never qualify); and one sentence putting
+    those in the light of how many gaps were tested."""
     vs = gaps[(gaps["kind"] == "vs_reference") & ~gaps["flagged"].astype(bool)]
     family = vs["metric"].map(lambda m: split_metric(m)[0])
     primary_metric = LISTENER_PRIMARY_METRIC if human else PRIMARY_METRIC
     primary = vs[(vs["metric"] == primary_metric) & vs["axis"].isin(PRIMARY_AXES)]
     primary = primary.sort_values("axis", key=lambda a: a.map(PRIMARY_AXES.index), kind="stable")
     candidates = vs[family.isin(FINDING_METRICS) & ~vs.index.isin(primary.index)]
-    significant = candidates[
-        ((candidates["ci_low"] > 0) | (candidates["ci_high"] < 0)) & (candidates["p_value"] < ALPHA)
-    ]
+    significant = candidates[_headline(candidates)]
     # the same comparison can sit on two axes (Female/Caucasian on sex_x_race and sex_x_race_binary)
     notable = (
         significant.assign(size=significant["gap"].abs())
-        .sort_values(["p_value", "size"], ascending=[True, False], kind="stable")
+        .sort_values(["p_adjusted", "size"], ascending=[True, False], kind="stable")
         .drop_duplicates(["group", "reference", "metric"])
         .head(MAX_NOTABLE)
     )
@@ -135,15 +140,55 @@ def headline_findings(
     excluding = tested[
         ((tested["ci_low"] > 0) | (tested["ci_high"] < 0)) & (tested["p_value"] < ALPHA)
     ]
-    surviving = tested[tested["p_adjusted"] < ALPHA]
+    surviving = tested[_headline(tested)]
     families = families_phrase(FINDING_METRICS)
     summary = (
         f"{len(tested)} gaps to a reference group were tested ({families}); "
         f"{len(excluding)} have a {round(confidence * 100):d}% CI excluding 0 "
         f"and p < {ALPHA}, where about {ALPHA * len(tested):.0f} would be expected by chance "
-        f"alone; {len(surviving)} stay below {ALPHA} after Benjamini-Hochberg adjustment."
+        f"alone; {len(surviving)} also have a Benjamini-Hochberg adjusted p < {ALPHA} "
+        "(the rule for a headline)."
     )
     return findings, summary
+
+
+def _headline(rows: pd.DataFrame) -> pd.Series:
+    """A CI excluding 0 and a BH-adjusted p below :data:`ALPHA`."""
+    return ((rows["ci_low"] > 0) | (rows["ci_high"] < 0)) & (rows["p_adjusted"] < ALPHA)
+
+
+def power_sentences(
+    gaps: pd.DataFrame, *, corpus_actors: int | None = None, human: bool = False
+) -> list[str]:
+    """Plain sentences for primary gaps this design cannot tell from 0: "with 4 and 5 actors
+    this audit can only detect Female-Male macro-F1 gaps larger than 0.21", and, when the
+    corpus has more actors than were scored, how to score them all."""
+    primary_metric = LISTENER_PRIMARY_METRIC if human else PRIMARY_METRIC
+    rows = gaps[
+        (gaps["kind"] == "vs_reference")
+        & ~gaps["flagged"].astype(bool)
+        & (gaps["metric"] == primary_metric)
+        & gaps["axis"].isin(PRIMARY_AXES)
+    ]
+    sentences = []
+    scored_actors = 0
+    for _, row in rows[~_headline(rows)].iterrows():
+        detectable = float(row.get("min_detectable_gap", math.nan))
+        if math.isnan(detectable):
+            continue
+        scored_actors = max(scored_actors, int(row["n_actors"] + row["n_actors_reference"]))
+        sentences.append(
+            f"With {int(row['n_actors'])} and {int(row['n_actors_reference'])} actors this audit "
+            f"can only detect {row['group']}-{row['reference']} "
+            f"{metric_phrase(primary_metric, human=human)} gaps larger than {detectable:.2f} "
+            "(80% power at the 5% level)."
+        )
+    if sentences and corpus_actors is not None and corpus_actors > scored_actors:
+        sentences.append(
+            f"The corpus has {corpus_actors} actors: score them all with cross-validation "
+            "(serbias split --folds K, then serbias train --cv) to detect smaller gaps."
+        )
+    return sentences
 
 
 def _finding(

@@ -1,8 +1,10 @@
 """Gaps on one axis of a scored set: each group against the reference, and the spread.
 
-A gap is a group's metric minus its reference group's; its interval comes from the groups'
-actor bootstraps, its p-value from permuting actors between the two groups, and the chance
-model's gap sits beside it. The spread is fairlearn's ``between_groups`` difference and ratio
+A gap is a group's metric minus its reference group's; its interval, p-value and no-bias band
+come from the ``audit.interval`` method (:mod:`._gap_stats`; ``percentile``: the groups'
+percentile actor bootstraps, a raw-gap permutation of actors and the clip-shuffling chance
+model), with the smallest gap detectable at this design beside it. The spread is
+fairlearn's ``between_groups`` difference and ratio
 over the groups with enough actors.
 """
 
@@ -13,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from serbias.audit import _inference as inference
+from serbias.audit._gap_stats import gap_statistics
 from serbias.audit._metrics import metrics_from_counts
 from serbias.audit._resampling import (
     ActorCounts,
@@ -45,6 +49,10 @@ GAP_COLUMNS = [
     "n_clips_reference",
     "flagged",
     "note",
+    "se",
+    "df",
+    "min_detectable_gap",
+    "resolvable",
 ]
 
 
@@ -85,6 +93,9 @@ class AxisSamples:
     n_perm: int
     seed: int
     confidence: float
+    #: ``audit.interval``; with ``studentized``, every group's bootstrap-t resamples
+    interval: str = "percentile"
+    resamples: inference.AxisBootstrap | None = None
 
     def group_metric(self, group: str) -> np.ndarray:
         """A group's metrics from its summed counts (equal to :attr:`point`, tested)."""
@@ -116,36 +127,70 @@ def reference_gaps(
             gaps.append(_gap_rows(**common, note=str(s.sizes.loc[g, "reason"])))
             continue
         boot_gap = s.boot[g] - s.boot[reference]
-        pool = np.concatenate([s.members[g], s.members[reference]])
-        labels = np.repeat([0, 1], [len(s.members[g]), len(s.members[reference])])
-        null = metrics_from_counts(
-            permutation_sums(
-                s.counts.counts[pool],
-                labels,
-                2,
-                s.n_perm,
-                rng_for(s.seed, "perm", s.axis, g, reference),
-            ),
-            s.n_emotions,
-        )
-        observed = s.group_metric(g) - s.group_metric(reference)
-        ratio_boot = divide(s.boot[g], s.boot[reference])
-        chance_gap = s.chance[g] - s.chance[reference] if s.chance else None
-        gaps.append(
-            _gap_rows(
-                **common,
-                gap_ci=percentile_interval(boot_gap, s.confidence),
-                ratio_ci=percentile_interval(ratio_boot, s.confidence),
-                p_value=permutation_p_value(null[0] - null[1], observed),
-                chance=chance_gap,
+        if s.interval == "percentile":
+            gaps.append(_gap_rows(**common, **_percentile_gap(s, g, reference, boot_gap)))
+        else:
+            found = gap_statistics(
+                s.counts.counts[s.members[g]],
+                s.counts.counts[s.members[reference]],
+                n_emotions=s.n_emotions,
+                interval=s.interval,
+                n_perm=s.n_perm,
+                rng=rng_for(s.seed, "perm", s.axis, g, reference),
+                confidence=s.confidence,
+                resamples=None
+                if s.resamples is None
+                else (s.resamples.groups[g], s.resamples.groups[reference]),
             )
-        )
+            gaps.append(
+                _gap_rows(
+                    **common,
+                    gap_ci=(found.ci_low, found.ci_high),
+                    ratio_ci=(found.ratio_ci_low, found.ratio_ci_high),
+                    p_value=found.p_value,
+                    chance_band=(found.chance_gap, found.chance_sd),
+                    power=(found.se, found.df, found.min_detectable_gap),
+                    resolvable=found.resolvable,
+                    note=found.note,
+                )
+            )
         boot_gaps[(s.axis, g, reference)] = BootGap(
             tuple(s.counts.actor_ids[s.members[g]]),
             tuple(s.counts.actor_ids[s.members[reference]]),
             boot_gap,
         )
     return gaps, boot_gaps
+
+
+def _percentile_gap(s: AxisSamples, g: str, reference: str, boot_gap: np.ndarray) -> dict:
+    """Today's gap statistics: percentile interval, raw-gap permutation p, clip chance model."""
+    pool = np.concatenate([s.members[g], s.members[reference]])
+    labels = np.repeat([0, 1], [len(s.members[g]), len(s.members[reference])])
+    null = metrics_from_counts(
+        permutation_sums(
+            s.counts.counts[pool],
+            labels,
+            2,
+            s.n_perm,
+            rng_for(s.seed, "perm", s.axis, g, reference),
+        ),
+        s.n_emotions,
+    )
+    observed = s.group_metric(g) - s.group_metric(reference)
+    # the jackknife SE and df give the detectable gap whichever interval is reported
+    metric = inference.count_metric(s.n_emotions)
+    jack = inference.gap_interval(
+        inference.jackknife(s.counts.counts[s.members[g]], metric=metric),
+        inference.jackknife(s.counts.counts[s.members[reference]], metric=metric),
+        confidence=s.confidence,
+    )
+    return dict(
+        gap_ci=percentile_interval(boot_gap, s.confidence),
+        ratio_ci=percentile_interval(divide(s.boot[g], s.boot[reference]), s.confidence),
+        p_value=permutation_p_value(null[0] - null[1], observed),
+        chance=s.chance[g] - s.chance[reference] if s.chance else None,
+        power=(jack.se, jack.df, inference.minimum_detectable_gap(jack.se, jack.df)),
+    )
 
 
 def between_groups(samples: AxisSamples, eligible: list[str]) -> pd.DataFrame:
@@ -213,6 +258,10 @@ def between_groups(samples: AxisSamples, eligible: list[str]) -> pd.DataFrame:
             "n_clips_reference": n_clips.loc[lowest].to_numpy(),
             "flagged": False,
             "note": f"spread over {len(eligible)} groups: {', '.join(eligible)}",
+            "se": np.nan,
+            "df": np.nan,
+            "min_detectable_gap": np.nan,
+            "resolvable": True,
         }
     )
 
@@ -238,12 +287,22 @@ def _gap_rows(
     ratio_ci: tuple[np.ndarray, np.ndarray] | None = None,
     p_value: np.ndarray | None = None,
     chance: np.ndarray | None = None,
+    chance_band: tuple[np.ndarray, np.ndarray] | None = None,
+    power: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    resolvable: bool = True,
     note: str = "",
 ) -> pd.DataFrame:
-    """Rows of one group-vs-reference comparison; a flagged group gets sizes and a note only."""
+    """Rows of one group-vs-reference comparison; a flagged group gets sizes and a note only.
+
+    ``chance`` are chance-model gaps (summarised by mean and SD), ``chance_band`` an
+    actor-level band's mean and SD; ``power`` is the gap's SE, df and minimum detectable gap.
+    """
     blank = np.full(len(names), np.nan)
     flagged = gap_ci is None
     chance_mean, chance_sd = _mean_sd(chance) if chance is not None else (blank, blank)
+    if chance_band is not None:
+        chance_mean, chance_sd = chance_band
+    se, df, detectable = power if power is not None else (blank, blank, blank)
     group_sizes_, reference_sizes = sizes
     return pd.DataFrame(
         {
@@ -269,6 +328,10 @@ def _gap_rows(
             "n_clips_reference": int(reference_sizes["n_clips"]),
             "flagged": flagged,
             "note": note,
+            "se": se,
+            "df": df,
+            "min_detectable_gap": detectable,
+            "resolvable": resolvable and not flagged,
         }
     )
 

@@ -4,7 +4,10 @@ The study trained 100 models on bootstrap resamples of the training set; each pr
 out-of-bag clips (one CSV per replica). It reported, per group, the mean of the per-replica
 metric, its standard deviation and a t-interval of the mean. Here the same summary is
 computed so its tables can be reproduced; the replicas are also pooled into one
-out-of-bag ensemble (mean score per clip) that gets the full actor-level audit.
+out-of-bag ensemble (mean score per clip) that gets the full actor-level audit. Each gap also
+gets the recommended interval for replica sets, which pools model variation and speaker
+sampling (replicas and actors resampled together, :func:`~serbias.audit._inference.
+replica_interval`): the study's t-interval over replicas ignores that the speakers are a sample.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from serbias.audit._analysis import group_point_metrics
+from serbias.audit._metrics import metric_names
 from serbias.audit._predictions import Predictions
 from serbias.audit._scored import score_predictions
 from serbias.audit.settings import AuditParams
@@ -32,6 +36,9 @@ SUMMARY_COLUMNS = [
     "std",
     "t_low",
     "t_high",
+    "pooled_low",
+    "pooled_high",
+    "pooled_se",
 ]
 
 
@@ -89,6 +96,8 @@ def summarise_replicas(per_replica: pd.DataFrame, *, confidence: float = 0.95) -
     half = np.where(n >= 2, half, np.nan)
     summary["t_low"] = summary["mean"] - half
     summary["t_high"] = summary["mean"] + half
+    for column in ("pooled_low", "pooled_high", "pooled_se"):
+        summary[column] = np.nan
     return summary[SUMMARY_COLUMNS]
 
 
@@ -106,6 +115,7 @@ def replica_summary(
     frames = []
     for target in settings.targets:
         per_replica = []
+        scored_sets = []
         for index, predictions in enumerate(replica_sets):
             scored, _ = score_predictions(
                 predictions,
@@ -115,6 +125,7 @@ def replica_summary(
                 decision=settings.decision,
                 threshold=settings.threshold,
             )
+            scored_sets.append(scored)
             values = group_point_metrics(scored).assign(kind="group", reference="")
             gap_rows = _replica_gaps(values, references[target])
             per_replica.append(
@@ -123,12 +134,61 @@ def replica_summary(
         summary = summarise_replicas(
             pd.concat(per_replica, ignore_index=True), confidence=settings.confidence
         )
+        _add_pooled(summary, scored_sets, references[target], settings, target)
         frames.append(summary.assign(target=target))
     summary = pd.concat(frames, ignore_index=True)
     summary.insert(0, "system", system)
     return summary[
         ["system", "target", *[c for c in summary.columns if c not in ("system", "target")]]
     ]
+
+
+def _add_pooled(
+    summary: pd.DataFrame,
+    scored_sets: Sequence,
+    references: Mapping[str, str | None],
+    settings: AuditParams,
+    target: str,
+) -> None:
+    """Fill ``pooled_*`` of the gap rows: replicas x actors counts (an actor absent from a
+    replica's out-of-bag clips counts zero there) through the two-level bootstrap-t."""
+    from serbias.audit import _inference as inference
+    from serbias.audit._resampling import rng_for
+    from serbias.errors import SerbiasError
+
+    seed = settings.seeded().seed
+    per_replica = [s.counts() for s in scored_sets]
+    actors = np.unique(np.concatenate([c.actor_ids for c in per_replica]))
+    stacked = np.zeros((len(per_replica), len(actors), per_replica[0].counts.shape[1]))
+    for r, counts in enumerate(per_replica):
+        stacked[r, np.searchsorted(actors, counts.actor_ids)] = counts.counts
+    metric = inference.count_metric(len(scored_sets[0].emotions))
+    gaps = summary["kind"] == "gap_vs_reference"
+    for axis, reference in references.items():
+        if reference is None:
+            continue
+        group_of = pd.concat(
+            pd.Series(s.labels[axis].astype(str).to_numpy(), index=s.actor_id) for s in scored_sets
+        )
+        group_of = group_of[~group_of.index.duplicated()].reindex(actors).to_numpy()
+        for group in summary.loc[gaps & (summary["axis"] == axis), "group"].unique():
+            try:
+                found = inference.replica_interval(
+                    stacked[:, group_of == group],
+                    stacked[:, group_of == reference],
+                    metric=metric,
+                    n_boot=settings.n_boot,
+                    rng=rng_for(seed, "replicas", target, axis, group, reference),
+                    confidence=settings.confidence,
+                )
+            except SerbiasError:
+                continue  # fewer than 2 actors, or a replica with no clip of the group
+            names = metric_names(scored_sets[0].emotions)
+            rows = gaps & (summary["axis"] == axis) & (summary["group"] == group)
+            positions = summary.loc[rows, "metric"].map(names.index).to_numpy()
+            summary.loc[rows, "pooled_low"] = found.low[positions]
+            summary.loc[rows, "pooled_high"] = found.high[positions]
+            summary.loc[rows, "pooled_se"] = found.se[positions]
 
 
 def _replica_gaps(values: pd.DataFrame, references: Mapping[str, str | None]) -> list[pd.DataFrame]:

@@ -70,9 +70,13 @@ class AuditResult:
     group_sizes: pd.DataFrame
     by_group: pd.DataFrame
     gaps: pd.DataFrame
+    #: one row per actor and scored set (system, target, actor_id, n_clips, metrics, groups)
+    by_actor: pd.DataFrame
     replica_summary: pd.DataFrame | None
     findings: tuple[Finding, ...]
     finding_summaries: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: (system, target) whose macro-F1 CI does not exceed the chance model's
+    near_chance: frozenset[tuple[str, str]] = frozenset()
 
     @property
     def stated_settings(self) -> dict[str, Any]:

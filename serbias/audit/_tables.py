@@ -17,7 +17,14 @@ from serbias.audit._gaps import GAP_COLUMNS
 from serbias.audit._resampling import percentile_interval
 
 #: Columns gaps.csv adds to :data:`GAP_COLUMNS`.
-COMBINED_COLUMNS = ["p_adjusted", "human_gap", "excess_gap", "excess_ci_low", "excess_ci_high"]
+COMBINED_COLUMNS = [
+    "p_adjusted",
+    "human_gap",
+    "excess_gap",
+    "excess_ci_low",
+    "excess_ci_high",
+    "uninformative",
+]
 
 
 def stack(analyses: Sequence[Analysis], attribute: str) -> pd.DataFrame:
@@ -55,6 +62,8 @@ def combine_gaps(
         )
         if comparable:
             _add_human(gaps, analysis, human, confidence)
+        # a system no better than chance has gaps made of noise
+        gaps["uninformative"] = analysis.near_chance
         gaps.insert(0, "target", analysis.target)
         gaps.insert(0, "system", analysis.system)
         frames.append(gaps)

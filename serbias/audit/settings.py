@@ -22,7 +22,9 @@ TARGETS: Final[tuple[Target, ...]] = vocab.LABEL_KINDS  # scored on either label
 TargetChoice = Literal["intended", "observed", "both"]
 Decision = Literal["threshold", "argmax"]
 DECISIONS: Final[tuple[Decision, ...]] = ("threshold", "argmax")
-DEFAULT_MIN_ACTORS: Final = 3
+IntervalMethod = Literal["jackknife", "studentized", "percentile"]
+INTERVALS: Final[tuple[IntervalMethod, ...]] = ("jackknife", "studentized", "percentile")
+DEFAULT_MIN_ACTORS: Final = 4
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,6 +39,11 @@ class AuditParams:
     n_perm: int = 1000
     n_chance: int = 20
     confidence: float = 0.95
+    #: jackknife: delete-one-actor t intervals (Welch df) and a studentized permutation test;
+    #: studentized: bootstrap-t with the same test; percentile: the percentile actor bootstrap
+    #: with a raw-gap permutation test and the clip-shuffling chance model (the method before
+    #: issue 13, kept to reproduce old audits)
+    interval: IntervalMethod = "jackknife"
     seed: int | None = None  # None: base.seed (0 outside params.yaml)
     reference: tuple[str, ...] = ()
     min_actors: int = DEFAULT_MIN_ACTORS
@@ -61,6 +68,10 @@ class AuditParams:
             raise SerbiasError(f"audit.n_chance: {self.n_chance} must be >= 0")
         if not 0.0 < self.confidence < 1.0:
             raise SerbiasError(f"audit.confidence: {self.confidence} is not in (0, 1)")
+        if self.interval not in INTERVALS:
+            raise SerbiasError(
+                f"audit.interval: {self.interval!r} is not one of {', '.join(INTERVALS)}"
+            )
         if self.min_actors < 2:
             raise SerbiasError(f"audit.min_actors: {self.min_actors} must be at least 2")
         edges = self.age_edges

@@ -92,7 +92,7 @@ def audit(
         typer.Option(
             "--reference",
             help="Reference group of an axis, AXIS=GROUP, e.g. sex=Male (repeatable; default: "
-            "the group with most actors) \\[audit.reference].",
+            "Male, Caucasian, Not Hispanic, the largest age band) \\[audit.reference].",
         ),
     ] = None,
     min_actors: Annotated[
@@ -102,6 +102,14 @@ def audit(
     confidence: Annotated[
         float | None,
         typer.Option("--confidence", help="Interval level, e.g. 0.95 \\[audit.confidence]."),
+    ] = None,
+    interval: Annotated[
+        str | None,
+        typer.Option(
+            "--interval",
+            help="jackknife (delete-one-actor t, Welch df; default), studentized (bootstrap-t) "
+            "or percentile (the old percentile bootstrap) \\[audit.interval].",
+        ),
     ] = None,
     age_edges: Annotated[
         str | None,
@@ -154,6 +162,7 @@ def audit(
         reference=tuple(reference) if reference else None,
         min_actors=min_actors,
         confidence=confidence,
+        interval=interval,
         age_edges=_ages(age_edges),
         human_baseline=human_baseline or None,
         track=track,
@@ -203,7 +212,7 @@ def _summary_table(result):
             if finding.chance_gap != finding.chance_gap
             else (f"{finding.chance_gap:+.3f} ± {finding.chance_sd:.3f}")
         )  # NaN check without numpy
-        style = "bold" if finding.excludes_zero and finding.p_value < 0.05 else ""
+        style = "bold" if finding.excludes_zero and finding.p_adjusted < 0.05 else ""
         table.add_row(
             finding.system,
             finding.target,
@@ -249,7 +258,8 @@ def _comparison_tables(result):
             label = " / ".join(f"{g}\n- {r}" for g, r in pairs.itertuples(index=False)) or axis
             table.add_column(label, justify="right", no_wrap=True)
         for row in rows.itertuples(index=False):
-            cells = [row.system, f"{row.value:.3f}"]
+            near = (row.system, target) in result.near_chance
+            cells = [row.system + (" (near chance)" if near else ""), f"{row.value:.3f}"]
             for axis in PRIMARY_AXES:
                 found = scored[(scored["system"] == row.system) & (scored["axis"] == axis)]
                 if found.empty:

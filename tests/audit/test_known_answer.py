@@ -169,3 +169,43 @@ def test_stem_and_wav_filenames_give_the_same_audit(result, tmp_path: Path) -> N
     pd.testing.assert_frame_equal(
         again.by_group.drop(columns="system"), result.by_group.drop(columns="system")
     )
+
+
+# Each actor portrays each emotion once, so an emotion's F1 for one actor is 1, 2/3 or 0:
+#   1001: Anger {A} TP 1; Happy {H} TP 1; Sad predicted on H and S: TP 1 FP 1 -> F1 2/3
+#         macro-F1 (1 + 1 + 2/3) / 3 = 8/9, exact 2 of 3 (A, S)
+#   1002: Anger predicted on S only: TP 0 FP 1 FN 1 -> 0; Happy TP 1 -> 1; Sad FN 1 -> 0
+#         macro-F1 1/3, exact 1 of 3 (H)
+#   1003: Anger predicted on A and H: 2/3; Happy FN 1 -> 0; Sad 1: macro-F1 5/9, exact 2 of 3
+#   1004: Anger 1; Happy predicted on H and S: 2/3; Sad FN 1 -> 0: macro-F1 5/9, exact 2 of 3
+BY_ACTOR = {
+    1001: (F(8, 9), F(2, 3)),
+    1002: (F(1, 3), F(1, 3)),
+    1003: (F(5, 9), F(2, 3)),
+    1004: (F(5, 9), F(2, 3)),
+}
+
+
+def test_by_actor_matches_hand_computation(result, tmp_path: Path) -> None:
+    from serbias.audit import write_audit
+    from serbias.audit._speakers import actor_spread, worst_actors
+
+    files = write_audit(result, tmp_path / "out")
+    by_actor = pd.read_csv(files["by_actor"]).set_index("actor_id")
+    assert list(by_actor.index) == [1001, 1002, 1003, 1004]
+    for actor, (macro_f1, accuracy) in BY_ACTOR.items():
+        assert by_actor.loc[actor, "macro_f1"] == pytest.approx(float(macro_f1))
+        assert by_actor.loc[actor, "accuracy"] == pytest.approx(float(accuracy))
+        assert by_actor.loc[actor, "n_clips"] == 3
+    assert list(by_actor["sex"]) == ["Female", "Female", "Male", "Male"]
+    assert list(by_actor["race"]) == ["Caucasian", "African American"] * 2
+
+    spread = actor_spread(result.by_actor, {"sex": "Male"}).set_index("group")
+    # Female 8/9 and 1/3: mean 11/18, SD (5/9) / sqrt(2); Male 5/9 twice: SD 0
+    assert spread.loc["Female", "mean"] == pytest.approx(11 / 18)
+    assert spread.loc["Female", "sd"] == pytest.approx(5 / 9 / 2**0.5)
+    assert spread.loc["Male", "sd"] == 0.0
+    assert spread.loc["Female", "sd_gap"] == pytest.approx(5 / 9 / 2**0.5)
+    assert list(worst_actors(result.by_actor)["actor_id"]) == [1002, 1003, 1004, 1001]
+    report = files["report_md"].read_text()
+    assert "Speakers one by one" in report and "lowest macro-F1" in report

@@ -86,7 +86,7 @@ def test_analyse_intervals_are_percentiles_of_metricframe_on_actor_resamples(
 ) -> None:
     """Re-derive the Female macro-F1 interval with MetricFrame on each resampled clip set."""
     scored = _scored(clips, noisy_scores(clips, seed=2))
-    resampling = _resampling(n_boot=40, n_perm=10, n_chance=0, seed=11)
+    resampling = _resampling(n_boot=40, n_perm=10, n_chance=0, seed=11, interval="percentile")
     analysis = analyse(scored, resampling=resampling, axes=SEX)
     counts = actor_counts(scored.y_true, scored.y_pred, scored.actor_id)
     female_actors = counts.actor_ids[:6]  # actors 1001..1006 are the Female ones
@@ -115,7 +115,13 @@ def test_analyse_intervals_are_percentiles_of_metricframe_on_actor_resamples(
 def test_bootstrap_is_reproducible_for_a_seed_and_changes_with_it(clips: pd.DataFrame) -> None:
     scored = _scored(clips, noisy_scores(clips, seed=3))
     runs = [
-        analyse(scored, resampling=_resampling(n_boot=200, n_perm=50, n_chance=2, seed=s), axes=SEX)
+        analyse(
+            scored,
+            resampling=_resampling(
+                n_boot=200, n_perm=50, n_chance=2, seed=s, interval="studentized"
+            ),
+            axes=SEX,
+        )
         for s in (7, 7, 8)
     ]
     pd.testing.assert_frame_equal(runs[0].by_group, runs[1].by_group)
@@ -142,7 +148,11 @@ def test_no_difference_gives_p_one_and_interval_around_zero() -> None:
     scores = pd.concat([female, male])
     scored = _scored(clips, scores)
     analysis = analyse(
-        scored, resampling=_resampling(n_boot=300, n_perm=300, n_chance=0, seed=0), axes=SEX
+        scored,
+        resampling=_resampling(
+            n_boot=300, n_perm=300, n_chance=0, seed=0, interval="percentile", min_actors=3
+        ),
+        axes=SEX,
     )
     gaps = analysis.gaps[analysis.gaps["kind"] == "vs_reference"].set_index("metric")
     assert (gaps["gap"].abs() < 1e-12).all()
@@ -161,13 +171,13 @@ def test_planted_difference_gives_small_p_and_interval_excluding_zero() -> None:
     gap = analysis.gaps[
         (analysis.gaps["kind"] == "vs_reference") & (analysis.gaps["metric"] == "macro_f1")
     ].iloc[0]
-    assert (
-        gap["group"] == "Male" and gap["reference"] == "Female"
-    )  # most clips, then vocabulary order
-    assert gap["gap"] < -0.3
-    assert gap["ci_high"] < 0
-    # only 2 of the C(10, 5) = 252 actor labellings are this extreme: p is about 0.01
-    assert gap["p_value"] < 0.02
+    assert gap["group"] == "Female" and gap["reference"] == "Male"  # fixed by vocabulary
+    assert gap["gap"] > 0.3
+    assert gap["ci_low"] > 0
+    # the studentized test enumerates all C(10, 5) = 252 labellings: only the observed one and
+    # its mirror are this extreme, p = 2 / 252
+    assert gap["p_value"] == pytest.approx(2 / 252)
+    assert gap["resolvable"] and gap["min_detectable_gap"] > 0
 
 
 def test_chance_model_gap_is_near_zero_while_the_real_gap_is_not() -> None:
@@ -175,12 +185,12 @@ def test_chance_model_gap_is_near_zero_while_the_real_gap_is_not() -> None:
     scores = noisy_scores(clips, seed=6, hit_rate={"Female": 0.4, "Male": 0.9})
     analysis = analyse(
         _scored(clips, scores),
-        resampling=_resampling(n_boot=50, n_perm=50, n_chance=100, seed=0),
+        resampling=_resampling(n_boot=50, n_perm=50, n_chance=100, seed=0, interval="percentile"),
         axes=SEX,
     )
     gaps = analysis.gaps[analysis.gaps["kind"] == "vs_reference"].set_index("metric")
     recall = [f"recall_{name}" for name in vocab.EMOTION_NAMES]
-    assert (gaps.loc[recall, "gap"] > 0.15).all()  # Male minus Female
+    assert (gaps.loc[recall, "gap"] < -0.15).all()  # Female minus Male
     assert (gaps.loc[recall, "chance_gap"].abs() < 0.06).all()
     assert abs(gaps.loc["macro_f1", "chance_gap"]) < 0.03
     assert (gaps["chance_sd"] > 0).all()

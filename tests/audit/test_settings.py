@@ -100,6 +100,7 @@ def test_the_stated_settings_are_every_field_with_the_split_actually_applied() -
         group_sizes=None,
         by_group=None,
         gaps=None,
+        by_actor=None,
         replica_summary=None,
         findings=(),
     )

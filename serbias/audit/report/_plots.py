@@ -14,11 +14,19 @@ _DPI = 110
 
 
 def group_metric_figure(
-    by_group: pd.DataFrame, *, metric: str, title: str, confidence: float
+    by_group: pd.DataFrame,
+    *,
+    metric: str,
+    title: str,
+    confidence: float,
+    gaps: pd.DataFrame | None = None,
+    interval: str = "actor-bootstrap",
 ) -> bytes:
-    """One row per group (all axes), the metric with its bootstrap interval as whiskers.
+    """One row per group (all axes), the metric with its interval as whiskers.
 
     Groups too small to compare are drawn hollow and grey; the dashed line is the overall value.
+    With ``gaps``, each compared group gets its no-bias band as a shaded bar: the reference
+    value plus the chance gap +/- 1.96 chance SDs, where the group would sit without bias.
     """
     rows = by_group[(by_group["metric"] == metric) & (by_group["axis"] != "overall")].reset_index(
         drop=True
@@ -26,6 +34,28 @@ def group_metric_figure(
     overall = by_group[(by_group["metric"] == metric) & (by_group["axis"] == "overall")]["value"]
     figure, axes = _figure(width=7.5, height=0.26 * len(rows) + 1.3)
     y = np.arange(len(rows))[::-1]
+    if gaps is not None:
+        compared = gaps[
+            (gaps["kind"] == "vs_reference")
+            & (gaps["metric"] == metric)
+            & gaps["chance_sd"].notna()
+        ].set_index(["axis", "group"])
+        label = "no-bias band (95%)"
+        for position, (axis, group) in enumerate(zip(rows["axis"], rows["group"], strict=True)):
+            if (axis, group) not in compared.index:
+                continue
+            band = compared.loc[(axis, group)]
+            centre = float(band["reference_value"]) + float(band["chance_gap"])
+            half = 1.96 * float(band["chance_sd"])
+            axes.fill_betweenx(
+                [y[position] - 0.35, y[position] + 0.35],
+                centre - half,
+                centre + half,
+                color="#eadfbf",
+                linewidth=0,
+                label=label,
+            )
+            label = None
     for flagged, colour, face in ((False, "#1f5fa8", "#1f5fa8"), (True, "#9a9a9a", "white")):
         part = rows["flagged"].astype(bool).to_numpy() == flagged
         if not part.any():
@@ -33,7 +63,9 @@ def group_metric_figure(
         values = rows.loc[part, "value"].to_numpy(dtype=float)
         low = rows.loc[part, "ci_low"].to_numpy(dtype=float)
         high = rows.loc[part, "ci_high"].to_numpy(dtype=float)
-        error = np.nan_to_num(np.vstack([values - low, high - values]), nan=0.0)
+        # an unbounded bootstrap-t interval (few actors) has no whisker; its table says inf
+        error = np.vstack([values - low, high - values])
+        error = np.where(np.isfinite(error), error, 0.0)
         axes.errorbar(
             values,
             y[part],
@@ -59,9 +91,7 @@ def group_metric_figure(
     boundaries = np.flatnonzero(rows["axis"].to_numpy()[1:] != rows["axis"].to_numpy()[:-1])
     for boundary in boundaries:
         axes.axhline(y[boundary] - 0.5, color="#dddddd", linewidth=0.8)
-    axes.set_xlabel(
-        f"{metric_phrase(metric)} ({round(confidence * 100)}% actor-bootstrap interval)"
-    )
+    axes.set_xlabel(f"{metric_phrase(metric)} ({round(confidence * 100)}% {interval} interval)")
     axes.set_title(title, fontsize=10, loc="left")
     axes.legend(fontsize=7, loc="lower right", frameon=False)
     axes.grid(axis="x", color="#eeeeee")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from serbias import vocab
 from serbias.audit._axes import PRIMARY_AXES
+from serbias.audit._gap_stats import METHODS
 from serbias.audit._result import AuditResult, SystemInfo
 from serbias.audit.report._blocks import Block, Bullets, Figure, Heading, Paragraph, Table
+from serbias.audit.report._speakers import speaker_blocks
 from serbias.audit.report._tables import analysis_section, replica_section
 from serbias.audit.report._text import section_title
 from serbias.audit.settings import AuditParams
@@ -26,6 +28,7 @@ def report_blocks(result: AuditResult, figures: dict[tuple[str, str], list[Figur
     for analysis in result.analyses:
         key = (analysis.system, analysis.target)
         blocks += analysis_section(result, analysis.system, analysis.target, figures.get(key, []))
+        blocks += speaker_blocks(result, analysis.system, analysis.target)
     if result.replica_summary is not None:
         blocks += replica_section(result)
     blocks += _method(settings)
@@ -113,9 +116,11 @@ def _audited(result: AuditResult) -> list[Block]:
         f"Scope: {scope}.",
         "Target: " + "; ".join(targets[t] for t in s.targets) + ".",
         f"Decision rule: {s.decision}: {rule}." if result.systems else "",
-        f"Uncertainty: {s.n_boot} actor-level bootstrap resamples "
-        f"({round(s.confidence * 100)}% percentile "
-        f"intervals), {s.n_perm} actor-level permutations{chance}, seed {s.seed}.",
+        f"Interval ({s.interval}): {round(s.confidence * 100)}% "
+        f"{METHODS[s.interval]['interval']}; test: {METHODS[s.interval]['test']}; "
+        f"no-bias band: {METHODS[s.interval]['chance']}.",
+        f"Resampling: {s.n_boot} actor-level bootstrap resamples, up to {s.n_perm} actor "
+        f"labelings per gap{chance}, seed {s.seed}.",
         f"Groups with fewer than {s.min_actors} actors are listed but not compared.",
         f"Age bands from edges {list(s.age_edges)}.",
         "Reference groups: " + _references(result) + ".",
@@ -160,23 +165,60 @@ def _group_sizes(result: AuditResult) -> list[Block]:
 
 def _method(settings: AuditParams) -> list[Block]:
     level = round(settings.confidence * 100)
+    methods = METHODS[settings.interval]
+    nested = (
+        "Clips are nested in actors (every actor records every emotion), so every interval and "
+        "test moves whole actors; resampling clips would understate uncertainty."
+    )
+    if settings.interval == "percentile":
+        interval = (
+            f"{level}% CI ({methods['interval']}): actors drawn with replacement within each "
+            f"group, the percentile interval of {settings.n_boot} resamples. With few actors in a "
+            "group it is too narrow (covers 84-88% at 4 vs 5 actors); use --interval jackknife."
+        )
+        test = (
+            f"p ({methods['test']}): group labels shuffled among the two groups' actors "
+            f"({settings.n_perm} times), p = (b + 1) / (m + 1)."
+        )
+        chance = (
+            "Chance model: the system's decisions shuffled across clips (keeping how often each "
+            f"emotion is predicted), {settings.n_chance} times; its gaps (mean ± SD) understate "
+            "the no-bias spread, which is between actors."
+        )
+    else:
+        how = (
+            "SE from leaving out one actor at a time, interval gap ± t(df) x SE with "
+            "Welch-Satterthwaite df"
+            if settings.interval == "jackknife"
+            else f"bootstrap-t over {settings.n_boot} actor resamples, the jackknife SE inside each"
+        )
+        interval = (
+            f"{level}% CI ({methods['interval']}): {how}; ratios on the log scale. It keeps its "
+            "level down to 4 actors per group (bench/bench_calibration.py)."
+        )
+        test = (
+            f"p ({methods['test']}): the gap divided by its SE, compared with the same statistic "
+            f"over labelings of the actors (all of them when there are at most {settings.n_perm}, "
+            "else that many at random); valid when group sizes and spreads differ. When the "
+            "smallest attainable p is above 0.05 the comparison cannot be resolved and no "
+            "interval is given."
+        )
+        chance = (
+            "No-bias band (chance gap ± SD): the gap over the same labelings of whole actors, "
+            "what a system whose errors do not depend on the group would show."
+        )
     bullets = [
-        "Gap: a group's metric minus its reference group's (by default the group with most "
-        "actors). Negative means the system does worse for that group.",
-        f"{level}% CI: actor-level bootstrap. Clips are nested in actors (every actor records "
-        "every emotion), so resampling clips would understate uncertainty. Each resample draws "
-        "actors with replacement within each group and keeps all their clips; the interval is "
-        f"the percentile interval of {settings.n_boot} resamples. With few actors in a group "
-        "the interval is too narrow; trust the p-value more there.",
-        "p: actor-level permutation test. Group labels are shuffled among the actors of the "
-        f"two groups ({settings.n_perm} times) and p = (b + 1) / (m + 1), where b of m "
-        "shuffles give a gap at least as large in absolute value. The between-groups p is the "
-        "same test for the spread over all comparable groups.",
+        "Gap: a group's metric minus its reference group's (Male, Caucasian, Not Hispanic and "
+        "the largest age band unless --reference says otherwise). Negative means the system "
+        "does worse for that group.",
+        f"{nested}",
+        interval,
+        test,
         "p (BH): Benjamini-Hochberg adjusted over every gap of the same system and target. "
-        "Many gaps are tested; some will have p < 0.05 by chance.",
-        "Chance model: the system's decisions shuffled across clips (keeping how often each "
-        f"emotion is predicted), {settings.n_chance} times; its gaps (mean ± SD) are what a "
-        "system with no bias would show on these groups.",
+        "A headline needs a CI excluding 0 and p (BH) < 0.05.",
+        chance,
+        "Detectable gap: (t(df, 0.975) + t(df, 0.80)) x SE, the smallest gap this design finds "
+        "with 80% power at the 5% level.",
         "Human listeners: CREMA-D's voice-only crowd responses scored like a system, one "
         "response at a time, against the intended emotion. Their gap beside the model's shows "
         "whether the model is more biased than people; model - human has an interval when "

@@ -37,6 +37,8 @@ def analysis_section(
         if human
         else f"Results: {section_title(system, target)}"
     )
+    if (system, target) in result.near_chance:
+        title += " (near chance: its gaps are uninformative)"
     level = f"{round(result.settings.confidence * 100)}% CI"
     blocks: list[Block] = [Heading(title), *figures[:1]]
     blocks.append(_group_table(by_group, level, human=human))
@@ -198,7 +200,8 @@ def replica_section(result: AuditResult) -> list[Block]:
             "over replicas as mean ± standard deviation [t-interval of the mean], as the "
             "reference study reported it; 'A - B' columns are per-replica gaps. This interval "
             "describes model-training variability on these clips, not uncertainty about the "
-            "speakers; the actor-level intervals above answer that."
+            "speakers. The recommended interval for a gap, shown after 'pooled', resamples "
+            "replicas and actors together (two-level bootstrap-t), so it holds both."
         ),
     ]
     for target, rows in summary.groupby("target", sort=False):
@@ -219,9 +222,10 @@ def replica_section(result: AuditResult) -> list[Block]:
             cells = []
             for column in columns:
                 r = table.loc[(metric, column)]
-                cells.append(
-                    f"{r['mean']:.3f} ± {r['std']:.3f} [{r['t_low']:.3f}, {r['t_high']:.3f}]"
-                )
+                cell = f"{r['mean']:.3f} ± {r['std']:.3f} [{r['t_low']:.3f}, {r['t_high']:.3f}]"
+                if not math.isnan(r["pooled_low"]):
+                    cell += f"; pooled [{r['pooled_low']:.3f}, {r['pooled_high']:.3f}]"
+                cells.append(cell)
             body.append([metric_phrase(metric), *cells])
         n = int(rows["n_replicas"].max())
         blocks.append(Table(["Metric", *columns], body, caption=f"{target} target, {n} replicas"))

@@ -14,6 +14,7 @@ import pandas as pd
 
 from serbias.atomic import atomic_dir
 from serbias.audit._baselines import HUMAN_SYSTEM
+from serbias.audit._gap_stats import METHODS
 from serbias.audit._metrics import (
     LISTENER_PRIMARY_METRIC,
     PRIMARY_METRIC,
@@ -65,6 +66,7 @@ def write_audit(result: AuditResult, out_dir: Path) -> dict[str, Path]:
         )
         save_csv("by_group", "by_group.csv", result.by_group)
         save_csv("gaps", "gaps.csv", result.gaps)
+        save_csv("by_actor", "by_actor.csv", result.by_actor)
         save_csv("group_sizes", "group_sizes.csv", result.group_sizes)
         if result.replica_summary is not None:
             save_csv("replicas", "replicas.csv", result.replica_summary)
@@ -103,7 +105,12 @@ def _figures(result: AuditResult) -> dict[tuple[str, str], list[Figure]]:
         metric = LISTENER_PRIMARY_METRIC if human else PRIMARY_METRIC
         label = section_title(analysis.system, analysis.target)
         png = group_metric_figure(
-            rows, metric=metric, title=label, confidence=result.settings.confidence
+            rows,
+            metric=metric,
+            title=label,
+            confidence=result.settings.confidence,
+            gaps=gap_rows,
+            interval=result.settings.interval,
         )
         made = [
             Figure(
@@ -166,6 +173,7 @@ def _provenance(result: AuditResult) -> dict:
     return {
         "tool": "serbias audit",
         "settings": result.stated_settings,
+        "methods": {"name": result.settings.interval, **METHODS[result.settings.interval]},
         "references_used": {f"{a.system}|{a.target}": a.references for a in result.analyses},
         "systems": [
             {
