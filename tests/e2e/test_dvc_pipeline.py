@@ -48,7 +48,13 @@ TINY = {
             "multitask": SMALL_ATTENTION,
         },
     },
-    "audit": {"n_boot": 50, "n_perm": 50, "n_chance": 2, "reference": ["sex=Male"]},
+    "audit": {
+        "n_boot": 50,
+        "n_perm": 50,
+        "n_chance": 2,
+        "reference": ["sex=Male"],
+        "min_actors": 3,
+    },
 }
 
 
