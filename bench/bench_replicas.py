@@ -500,6 +500,7 @@ def main() -> None:
     if args.worker:
         print(json.dumps(WORKERS[args.worker](json.loads(args.spec))), flush=True)
         return
+    sys.path.insert(0, str(REPO))
     from serbias.cpu import available_cpus
 
     began = time.perf_counter()
@@ -507,6 +508,8 @@ def main() -> None:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="serbias-bench-replicas-"))
     workdir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{workdir / 'mlflow.db'}"}
+    # the workers time this checkout's serbias, whichever one the interpreter has installed
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), *filter(None, [env.get("PYTHONPATH")])])
     env.pop("RAY_ADDRESS", None)  # --executor ray with no address: a local Ray of its own
     print(f"bench_replicas on {machine_text(cpus)}; load average {load_text()} at start")
     try:
