@@ -99,7 +99,7 @@ def macro_f1(sums: np.ndarray) -> np.ndarray:
 def real_designs(data: Path) -> list[Design]:
     """All 91 actors; the 9-actor test split; 15 actors; 7 vs 61; 3 vs 48; 3 vs 3."""
     from serbias.corpus.reader import read_corpus
-    from serbias.split import make_split
+    from serbias.corpus.split import make_split
 
     clips = read_corpus(data, require_audio=False)
     actors = clips.groupby("actor_id", observed=True).first()

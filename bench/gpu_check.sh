@@ -95,12 +95,12 @@ from pathlib import Path
 
 import yaml
 
-from serbias.params import deep_merge
+from serbias.config import deep_merge
 
 params = yaml.safe_load(Path(sys.argv[1]).read_text(encoding="utf-8"))
 params.pop("profiles", None)
 overrides = {
-    "extract": {"sample_rate": 22050, "n_mels": 128, "kinds": ["logmel"]},
+    "extract": {"sample_rate": 22050, "logmel": {"n_mels": 128}, "kinds": ["logmel"]},
     "train": {"epochs": 3, "patience": 0, "experiment": "gpu-check",
               "resources": {"num_cpus": 1, "num_gpus": 0.25}},
 }
