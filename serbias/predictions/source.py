@@ -14,15 +14,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal
 
 import numpy as np
 
 from serbias.corpus.reader import file_sha256
 from serbias.errors import SerbiasError
-
-if TYPE_CHECKING:
-    from serbias.predictions.waveforms import ScoreKind
 
 __all__ = [
     "LoadedSource",
@@ -63,6 +60,10 @@ class WaveformScorer(ABC):
     @abstractmethod
     def forward(self, windows: Sequence[np.ndarray]) -> np.ndarray:
         """Raw scores (len(windows) x len(labels)); the scorer pads the windows itself."""
+
+
+#: How a model's raw outputs become probabilities.
+ScoreKind = Literal["logits", "probabilities", "sigmoid"]
 
 
 @dataclass(frozen=True)

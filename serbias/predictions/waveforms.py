@@ -31,7 +31,7 @@ import soundfile as sf
 
 from serbias.errors import SerbiasError, first_line
 from serbias.features.audio import AudioError, load_clip, read_audio
-from serbias.predictions.source import WaveformScorer
+from serbias.predictions.source import ScoreKind, WaveformScorer
 
 __all__ = [
     "NORMALISATIONS",
@@ -51,7 +51,6 @@ __all__ = [
 ]
 
 #: How raw model outputs become probabilities: softmax, as given, or an element-wise sigmoid.
-ScoreKind = Literal["logits", "probabilities", "sigmoid"]
 SCORE_KINDS: tuple[str, ...] = ("logits", "probabilities", "sigmoid")
 #: Slack allowed on outputs declared to be probabilities (float32 softmax can give 1.0000001).
 PROBABILITY_SLACK = 1e-5
