@@ -119,9 +119,45 @@ def train(
     return result
 
 
+def train_study(
+    params: Params, *, progress: ProgressCallback | None = None, fresh: bool = False
+) -> TrainResult | None:
+    """The bootstrap stage: ``train.study_replicas`` replicas of ``train.model`` (the reference
+    study's design), summary ``paths.train/<model>-<labels>-bootstrap.json``; None (and a
+    summary saying so) when that family has no replicas."""
+    from dataclasses import replace
+
+    from serbias.atomic import write_json
+
+    study = replace(params, train=params.train.study())
+    out = study_summary_file(params, study.train.model, study.train.labels)
+    if not study.train.bootstrap:
+        write_json(out, {"model": study.train.model, "labels": study.train.labels,
+                         "kind": "bootstrap", "replicas": 0, "run_id": None})  # fmt: skip
+        return None
+    from serbias.training.run import train as train_model
+    from serbias.training.run import train_summary
+
+    result = train_model(
+        study.train,
+        features_dir=params.paths.features,
+        data_dir=params.paths.data,
+        split_file=params.paths.split,
+        progress=progress,
+        fresh=fresh,
+    )
+    write_json(out, {**train_summary(result), "replicas": len(result.replicas)})
+    return result
+
+
 def summary_file(params: Params, model: str, labels: str) -> Path:
     """Where the train stage writes a model's summary JSON."""
     return params.paths.train / f"{model}-{labels}.json"
+
+
+def study_summary_file(params: Params, model: str, labels: str) -> Path:
+    """Where the bootstrap stage writes a model's replica summary JSON."""
+    return params.paths.train / f"{model}-{labels}-bootstrap.json"
 
 
 def default_model_uri(params: Params) -> str:
@@ -213,16 +249,13 @@ def predict_pretrained(
 
 
 def predict_replicas(params: Params, *, out: Path | None = None) -> tuple[list[Path], Path]:
-    """Predict each bootstrap replica of the parent run ``predict.model`` names on its own
-    out-of-bag clips: one CSV per replica in ``out`` (default ``paths.predictions/bootstrap``)."""
+    """Write each bootstrap replica's out-of-bag predictions for the parent run (or ``train
+    --study`` summary JSON) ``predict.model`` names: one CSV per replica in ``out`` (default
+    ``paths.predictions/bootstrap``)."""
     from serbias.predictions.tracked_source import predict_bootstrap
 
     out_dir = out or params.paths.predictions / "bootstrap"
-    written = predict_bootstrap(
-        default_model_uri(params), params.paths.features, out_dir,
-        split_file=params.paths.split, batch_size=params.predict.batch_size,
-    )  # fmt: skip
-    return written, out_dir
+    return predict_bootstrap(default_model_uri(params), out_dir), out_dir
 
 
 def audit(

@@ -292,7 +292,8 @@ def test_each_model_trains_registers_and_loads_back_with_identical_predictions(
 def test_bootstrap_gives_a_parent_run_with_one_child_and_oob_file_per_replica(
     jobs, tiny_store, tracking_store, tmp_path
 ):
-    from serbias.predictions import predict_bootstrap
+    from serbias.predictions import predict, predict_bootstrap
+    from serbias.predictions.table import predictions_csv
 
     corpus, features, split, split_file = tiny_store
     progress = []
@@ -308,9 +309,7 @@ def test_bootstrap_gives_a_parent_run_with_one_child_and_oob_file_per_replica(
     replicas = tracking.replica_runs(result.run_id)
     assert [r.replica for r in replicas] == [0, 1, 2]
     assert len(_client().search_runs([_client().get_run(result.run_id).info.experiment_id])) == 4
-    written = predict_bootstrap(
-        f"runs:/{result.run_id}", features, tmp_path / "oob", split_file=split_file
-    )
+    written = predict_bootstrap(f"runs:/{result.run_id}", tmp_path / "oob")
     assert [p.name for p in written] == ["replica_000.csv", "replica_001.csv", "replica_002.csv"]
     for replica, path in zip(replicas, written, strict=True):
         _, oob = bootstrap_indices(len(split["train"]), seed=5 + replica.replica)
@@ -318,7 +317,10 @@ def test_bootstrap_gives_a_parent_run_with_one_child_and_oob_file_per_replica(
         assert tracking.download_run_json(replica.run_id, OOB_CLIPS) == expected
         logged = _download_text(replica.run_id, OOB_PREDICTIONS)
         assert pd.read_csv(io.StringIO(logged))["Filename"].tolist() == expected
-        assert path.read_text() == logged  # the registry model predicts what training did
+        assert path.read_text() == logged
+        registered = predict(replica.model_uri, features, split_file=split_file, split_name="train")
+        oob_rows = registered.table.set_index("Filename").loc[expected].reset_index()
+        assert predictions_csv(oob_rows) == logged  # the registered model predicts the same
 
 
 def _download_text(run_id: str, artifact: str) -> str:

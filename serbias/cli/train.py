@@ -144,6 +144,15 @@ def train(
             show_default=False,
         ),
     ] = None,
+    study: Annotated[
+        bool,
+        typer.Option(
+            "--study",
+            help="The pipeline's bootstrap stage: train the replicas train.study_replicas names "
+            "for --model (the reference study's design; none: only a summary saying so), to "
+            "<model>-<labels>-bootstrap.json \\[train.study_replicas].",
+        ),
+    ] = False,
     fresh: Annotated[
         bool,
         typer.Option(
@@ -243,6 +252,19 @@ def train(
     )
     params = override_family(params, **parse_hyperparameters(hyperparameters or []))
     settings = replace(settings, paths=paths, train=params)
+    if study:
+        if bootstrap is not None or cv:
+            raise SerbiasError("--study trains train.study_replicas; drop --bootstrap and --cv")
+        with interrupt_on_sigterm(), training_progress(params.study()) as report:
+            found = stages.train_study(settings, progress=report, fresh=fresh)
+        summary_file = stages.study_summary_file(settings, params.model, params.labels)
+        if found is None:
+            console.print(f"No study replicas for {params.model} (train.study_replicas) "
+                          f"-> {summary_file}")  # fmt: skip
+            return
+        console.print(summary_table(found))
+        console.print(f"Replica summary -> {summary_file}")
+        return
     with interrupt_on_sigterm(), training_progress(params) as report:
         result = stages.train(settings, progress=report, fresh=fresh)
     console.print(summary_table(result))

@@ -14,10 +14,7 @@ from serbias.atomic import atomic_dir, write_text
 from serbias.errors import SerbiasError
 from serbias.models.io import load_model
 from serbias.predictions.sidecar import Predictions, model_info, sidecar_json, sidecar_path
-from serbias.predictions.table import predictions_csv, predictions_table
-
-#: The split bootstrap replicas were resampled from (their out-of-bag clips live there).
-BOOTSTRAP_SPLIT = "train"
+from serbias.predictions.table import predictions_table
 
 
 def predict(
@@ -87,41 +84,33 @@ def predict_out_of_fold(parent_uri: str) -> Predictions:
 
 def predict_bootstrap(
     parent_uri: str,
-    features_dir: Path,
     out_dir: Path,
     *,
-    split_file: Path,
-    batch_size: int = 64,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[Path]:
-    """Predict each bootstrap replica's out-of-bag clips with that replica's model.
+    """Each bootstrap replica's predictions of its out-of-bag clips, as its training logged them.
 
-    ``parent_uri`` is the parent run (``runs:/<id>`` or the id); the out-of-bag clips are
-    clips of the train split of ``split_file``. Writes ``replica_000.csv``, ... into
-    ``out_dir`` (replaced as a whole, atomically).
+    ``parent_uri`` is the parent run (``runs:/<id>`` or the id) or the summary JSON of
+    ``serbias train --study`` (one naming no replicas writes an empty directory). Writes
+    ``replica_000.csv``, ... with their sidecars into ``out_dir`` (replaced as a whole,
+    atomically).
     """
     from serbias import tracking
-    from serbias.features.store import load_features
-    from serbias.training.summary import OOB_CLIPS
+    from serbias.training.summary import OOB_PREDICTIONS, read_summary
 
-    replicas = tracking.replica_runs(parent_uri)
-    train_clips = _split_clips(split_file, BOOTSTRAP_SPLIT)
-    cache: dict[str, Any] = {}
+    if parent_uri.endswith(".json"):
+        summary = read_summary(Path(parent_uri))
+        parent_uri = f"runs:/{summary['run_id']}" if summary.get("replicas") != 0 else ""
+    replicas = tracking.replica_runs(parent_uri) if parent_uri else []
     written = []
     with atomic_dir(Path(out_dir), force=True) as tmp:
         for done, replica in enumerate(replicas, start=1):
-            loaded = load_model(replica.model_uri)
-            kind = _feature_kind(loaded)
-            if kind not in cache:
-                cache[kind] = load_features(features_dir, kind, train_clips)
-            features = cache[kind]
-            check_feature_params(loaded.metadata, features.params, features_dir)
-            oob = tracking.download_run_json(replica.run_id, OOB_CLIPS)
-            rows = _rows_of(features.filenames, oob, features_dir)
-            table = _predict_rows(loaded, features, rows, features_dir, batch_size)
+            tags = tracking.run_tags(replica.run_id)
+            metadata = {"serbias_model": tags.get("serbias.model"),
+                        "labels": tags.get("serbias.labels")}  # fmt: skip
             name = f"replica_{replica.replica:03d}.csv"
-            write_text(tmp / name, predictions_csv(table))
-            info = model_info(replica.model_uri, replica.run_id, loaded.metadata)
+            write_text(tmp / name, tracking.download_run_text(replica.run_id, OOB_PREDICTIONS))
+            info = model_info(replica.model_uri, replica.run_id, metadata)
             write_text(sidecar_path(tmp / name), sidecar_json(info))
             written.append(Path(out_dir) / name)
             if progress is not None:
@@ -174,17 +163,6 @@ def _feature_kind(loaded: Any) -> str:
             f"{loaded.uri}: model has no serbias metadata (was it logged by serbias train?)"
         )
     return kind
-
-
-def _rows_of(filenames: np.ndarray, wanted: Sequence[str], features_dir: Path) -> np.ndarray:
-    position = {str(name): i for i, name in enumerate(filenames)}
-    missing = [name for name in wanted if name not in position]
-    if missing:
-        raise SerbiasError(
-            f"{features_dir}: {len(missing)} out-of-bag clip(s) missing from the {BOOTSTRAP_SPLIT} "
-            f"features (e.g. {', '.join(missing[:3])})"
-        )
-    return np.asarray([position[name] for name in wanted], dtype=np.int64)
 
 
 def check_compatible(

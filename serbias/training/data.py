@@ -84,6 +84,16 @@ def fold_set(fold: int, part: str) -> str:
     return f"fold-{fold:03d}/{part}"
 
 
+def final_sets(fold_lists: list[dict[str, list[str]]]) -> dict[str, list[str]]:
+    """The train/val clips of a split file with folds when it is not cross-validated: every
+    actor but fold 0's validation actors to train on, those to pick the best epoch (the final
+    model of ``train --cv --register-final`` and the pool bootstrap replicas resample)."""
+    val = fold_lists[0]["val"]
+    held = set(val)
+    every = sorted({stem for fold in fold_lists for stem in fold["test"]})
+    return {"train": [stem for stem in every if stem not in held], "val": list(val)}
+
+
 def load_training_data(
     features_dir: Path,
     data_dir: Path,
@@ -94,8 +104,9 @@ def load_training_data(
     folds: bool = False,
 ) -> TrainingData:
     """Features of ``model``'s kind for the clips ``split_file`` names, with targets from the
-    corpus at ``data_dir``: its train and val sets, or with ``folds`` every cross-validation
-    fold's train, val and test sets (rows :func:`fold_set`; each clip loaded once).
+    corpus at ``data_dir``: its train and val sets (of a split file with folds:
+    :func:`final_sets`), or with ``folds`` every cross-validation fold's train, val and test
+    sets (rows :func:`fold_set`; each clip loaded once).
 
     Refuses empty train/val sets, clips the corpus does not know, clips the feature store lacks
     (naming them) and non-finite features (naming the clips); clips without a label of this
@@ -115,14 +126,11 @@ def load_training_data(
         raise SerbiasError(
             f"{split_file}: --cv needs a split file with folds (run `serbias split --folds K`)"
         )
-    if not folds and fold_lists:
-        raise SerbiasError(
-            f"{split_file}: holds {len(fold_lists)} cross-validation folds and no single "
-            "train/val split; train on them with --cv"
-        )
     if folds:
         sets = {fold_set(k, part): fold[part] for k, fold in enumerate(fold_lists)
                 for part in ("train", "val", "test")}  # fmt: skip
+    elif fold_lists:
+        sets = final_sets(fold_lists)
     else:
         sets = {name: split[name] for name in TRAINING_SPLITS}
     clips = read_corpus(Path(data_dir), require_audio=False).set_index("filename", drop=False)

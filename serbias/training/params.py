@@ -110,7 +110,8 @@ class TaskResources:
 class TrainParams:
     """``serbias train``: model family, labels, optimisation, many trainings and tracking.
 
-    ``bootstrap`` N > 0 trains N replicas on bootstrap resamples; ``cv`` trains one model per
+    ``bootstrap`` N > 0 trains N replicas on bootstrap resamples (``study_replicas``: how many
+    the pipeline's bootstrap stage trains per family, :meth:`study`); ``cv`` trains one model per
     fold of a split file with folds (``register_final`` also trains on all actors and registers
     that model). Many trainings run on ``executor`` (``local`` processes, ``jobs`` at once, or
     ``ray`` at ``ray_address``, each task asking ``resources``); a failed task is retried
@@ -131,6 +132,7 @@ class TrainParams:
     label_smoothing: float = 0.1
     threshold: float = 0.5
     bootstrap: int = 0
+    study_replicas: dict[str, int] = field(default_factory=dict)
     cv: bool = False
     register_final: bool = False
     executor: Literal["local", "ray"] = "local"
@@ -156,6 +158,16 @@ class TrainParams:
             )
         if self.register_final and not self.cv:
             raise SerbiasError("train.register_final applies only with train.cv (--cv)")
+        for name, count in self.study_replicas.items():
+            if name not in MODELS:
+                raise SerbiasError(
+                    f"train.study_replicas.{name}: unknown model family "
+                    f"(expected one of: {', '.join(MODELS)})"
+                )
+            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                raise SerbiasError(
+                    f"train.study_replicas.{name}: {count!r} (expected an integer >= 0)"
+                )
         for key in ("patience", "bootstrap", "retries"):
             if getattr(self, key) < 0:
                 raise SerbiasError(f"train.{key}: {getattr(self, key)} must be >= 0")
@@ -173,6 +185,13 @@ class TrainParams:
             raise SerbiasError("train.experiment: must not be empty")
         if not isinstance(self.models, FamilyHyperparameters):
             object.__setattr__(self, "models", FamilyHyperparameters(self.models))
+
+    def study(self) -> TrainParams:
+        """The bootstrap stage's training: ``study_replicas`` replicas of this family (0: none),
+        no cross-validation."""
+        return dataclasses.replace(
+            self, bootstrap=self.study_replicas.get(self.model, 0), cv=False, register_final=False
+        )
 
     def family(self) -> Any:
         """Hyperparameters of the chosen model family."""

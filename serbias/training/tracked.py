@@ -95,10 +95,14 @@ def split_mode(split_file: Path) -> str:
         return "unknown"
 
 
+#: TrainParams fields that do not determine a training (pipeline wiring, where runs are logged).
+NOT_RUN_PARAMS = ("models", "experiment", "study_replicas")
+
+
 def run_params(params: TrainParams, data: TrainingData) -> dict[str, Any]:
     """Everything that determines a training, flattened for MLflow params."""
     values: dict[str, Any] = {
-        key: value for key, value in asdict(params).items() if key not in ("models", "experiment")
+        key: value for key, value in asdict(params).items() if key not in NOT_RUN_PARAMS
     }
     values.update({f"model.{key}": value for key, value in asdict(params.family()).items()})
     values.update(tracking.flat_params(data.feature_params, "features."))
