@@ -16,7 +16,8 @@ from serbias.audit._groups import group_labels
 from serbias.audit._replicas import replica_summary
 from serbias.audit._result import AuditResult, HumanInfo, SystemInfo
 from serbias.audit._scored import Exclusions, score_predictions
-from serbias.audit._systems import LoadedSystem, load_systems, pool_replicas
+from serbias.audit._study import study_tables
+from serbias.audit._systems import LoadedSystem, load_systems, pool_replicas, replica_dirs
 from serbias.audit._tables import combine_gaps, stack
 from serbias.audit.settings import AuditParams
 from serbias.errors import SerbiasError
@@ -62,10 +63,18 @@ def run_audit(
         strict=strict,
         say=say,
     )
-    if not loaded and not settings.human_baseline:
-        raise SerbiasError("nothing to audit: give prediction CSVs, or --human-baseline")
     pooled = pool_replicas(loaded, replicas)
-    to_audit = [pooled] if pooled is not None else loaded
+    replica_sets = [(pooled, loaded)] if pooled is not None else []
+    for directory in replica_dirs(prediction_csvs):
+        members = load_systems([directory], set(clips["filename"]), scope,
+                               split_name=settings.split_name, column_map=settings.column_map,
+                               strict=strict, say=say)  # fmt: skip
+        replica_sets.append((pool_replicas(members, True, name=directory.name), members))
+    to_audit = [pooled] if pooled is not None else list(loaded)
+    to_audit += [pooled_set for pooled_set, _ in replica_sets if pooled_set is not pooled]
+    _check_unique(to_audit)
+    if not to_audit and not settings.human_baseline:
+        raise SerbiasError("nothing to audit: give prediction CSVs, or --human-baseline")
 
     analyses: list[Analysis] = []
     systems: list[SystemInfo] = []
@@ -92,23 +101,27 @@ def run_audit(
     if settings.human_baseline:
         say("auditing the human listeners")
         human_analysis, human_info = _listeners(
-            clips, labels, scope, loaded, analyses, resampling, references
+            clips, labels, scope, to_audit, analyses, resampling, references
         )
         analyses.append(human_analysis)
 
-    summary = None
-    if pooled is not None:
-        say(f"summarising {pooled.n_replicas} bootstrap replicas")
-        summary = replica_summary(
-            [system.predictions for system in loaded],
-            clips,
-            labels,
-            {a.target: a.references for a in analyses if a is not human_analysis},
-            settings,
-            system=pooled.name,
+    summaries = []
+    for pooled_set, members in replica_sets:
+        say(f"summarising {pooled_set.n_replicas} bootstrap replicas of {pooled_set.name}")
+        summaries.append(
+            replica_summary(
+                [system.predictions for system in members],
+                clips,
+                labels,
+                {a.target: a.references for a in analyses if a.system == pooled_set.name},
+                settings,
+                system=pooled_set.name,
+            )
         )
+    summary = pd.concat(summaries, ignore_index=True) if summaries else None
 
     gaps = combine_gaps(analyses, human_analysis, settings.confidence)
+    by_group = stack(analyses, "by_group")[["system", "target", *BY_GROUP_COLUMNS]]
     findings: list[Finding] = []
     summaries: dict[tuple[str, str], str] = {}
     for analysis in analyses:
@@ -139,11 +152,12 @@ def run_audit(
         analyses=tuple(analyses),
         human=human_info,
         group_sizes=stack(analyses, "sizes"),
-        by_group=stack(analyses, "by_group")[["system", "target", *BY_GROUP_COLUMNS]],
+        by_group=by_group,
         gaps=gaps,
         by_actor=stack(analyses, "by_actor"),
         near_chance=frozenset((a.system, a.target) for a in analyses if a.near_chance),
         replica_summary=summary,
+        study_tables=study_tables(systems, summary, by_group, gaps),
         findings=tuple(findings),
         finding_summaries=summaries,
     )
@@ -194,6 +208,13 @@ def _listeners(
     )
     info = HumanInfo(human_set.n_clips, human_set.n_actors, int(human_set.weight.sum()), n_unrated)
     return analysis, info
+
+
+def _check_unique(systems: Sequence[LoadedSystem]) -> None:
+    names = [system.name for system in systems]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise SerbiasError(f"two audited systems are named {twice[0]!r}; rename one of them")
 
 
 def _check_clips(clips: pd.DataFrame, targets: tuple[str, ...]) -> pd.DataFrame:

@@ -10,14 +10,15 @@ from serbias.errors import SerbiasError
 
 def replica_interval(
     group_counts: np.ndarray,
-    reference_counts: np.ndarray,
+    reference_counts: np.ndarray | None,
     *,
     metric: Metric,
     n_boot: int,
     rng: np.random.Generator,
     confidence: float = 0.95,
 ) -> ReplicaInterval:
-    """Mean gap over R replicas of one model scored on the same actors, and its interval.
+    """Mean gap over R replicas of one model scored on the same actors, and its interval
+    (``reference_counts`` None: the group's own mean metric).
 
     ``group_counts`` is (R x actors x columns): replica ``r``'s counts for each actor of the
     group (likewise the reference). The estimate is ``mean_r (m_r(A) - m_r(B))``. The
@@ -27,24 +28,25 @@ def replica_interval(
     so the recommended interval is ``estimate +/- t(nu) * SD*`` with ``nu`` the
     Satterthwaite df of the jackknife-over-actors and over-replicas variance components.
     """
-    group_counts = _as_replica_counts(group_counts)
-    reference_counts = _as_replica_counts(reference_counts)
-    n_replicas = len(group_counts)
-    if len(reference_counts) != n_replicas:
+    parts = [(_as_replica_counts(group_counts), 1.0, "group")]
+    if reference_counts is not None:
+        parts.append((_as_replica_counts(reference_counts), -1.0, "reference"))
+    n_replicas = len(parts[0][0])
+    if any(len(counts) != n_replicas for counts, _, _ in parts):
         raise SerbiasError(
             f"replica counts: {n_replicas} replicas for the group, "
-            f"{len(reference_counts)} for the reference"
+            f"{len(parts[1][0])} for the reference"
         )
-    for name, counts in (("group", group_counts), ("reference", reference_counts)):
+    for counts, _, name in parts:
         empty = np.flatnonzero(counts.sum(axis=(1, 2)) == 0)
         if len(empty):
             raise SerbiasError(f"replica {int(empty[0])}: no scored clip in the {name}")
-    per_replica = metric(group_counts.sum(axis=1)) - metric(reference_counts.sum(axis=1))
+    per_replica = sum(sign * metric(counts.sum(axis=1)) for counts, sign, _ in parts)
     estimate = per_replica.mean(axis=0)
 
     # Variance components: actors (delete actor i from every replica) and replicas.
     actor_variances = []
-    for counts, sign in ((group_counts, 1.0), (reference_counts, -1.0)):
+    for counts, sign, _ in parts:
         totals = counts.sum(axis=1)
         deleted = metric(totals[:, None, :] - counts)  # (R, n, K)
         theta = (sign * (deleted - metric(totals)[:, None, :])).mean(axis=0)  # (n, K)
@@ -56,13 +58,11 @@ def replica_interval(
         else np.zeros(np.shape(estimate))
     )
     components = np.stack([*actor_variances, replica_variance])
-    df = satterthwaite_df(
-        components, [group_counts.shape[1], reference_counts.shape[1], n_replicas]
-    )
+    df = satterthwaite_df(components, [*(counts.shape[1] for counts, _, _ in parts), n_replicas])
 
     replica_draws = rng.multinomial(n_replicas, np.full(n_replicas, 1.0 / n_replicas), n_boot)
     boot = np.zeros((n_boot, *np.shape(estimate)))
-    for counts, sign in ((group_counts, 1.0), (reference_counts, -1.0)):
+    for counts, sign, _ in parts:
         n = counts.shape[1]
         actors = rng.multinomial(n, np.full(n, 1.0 / n), n_boot).astype(float)
         sums = np.einsum("bn,rnm->brm", actors, counts)
@@ -82,7 +82,7 @@ def replica_interval(
         high=estimate + half,
         percentile_low=percentile_low,
         percentile_high=percentile_high,
-        se_actors=np.sqrt(actor_variances[0] + actor_variances[1]),
+        se_actors=np.sqrt(sum(actor_variances)),
         se_replicas=np.sqrt(replica_variance),
         n_replicas=n_replicas,
         method="two-level bootstrap-t(df)",

@@ -150,8 +150,9 @@ def _add_pooled(
     settings: AuditParams,
     target: str,
 ) -> None:
-    """Fill ``pooled_*`` of the gap rows: replicas x actors counts (an actor absent from a
-    replica's out-of-bag clips counts zero there) through the two-level bootstrap-t."""
+    """Fill ``pooled_*`` of the gap and group rows of the axes with a reference: replicas x
+    actors counts (an actor absent from a replica's out-of-bag clips counts zero there)
+    through the two-level bootstrap-t."""
     from serbias.audit import _inference as inference
     from serbias.audit._resampling import rng_for
     from serbias.errors import SerbiasError
@@ -163,7 +164,7 @@ def _add_pooled(
     for r, counts in enumerate(per_replica):
         stacked[r, np.searchsorted(actors, counts.actor_ids)] = counts.counts
     metric = inference.count_metric(len(scored_sets[0].emotions))
-    gaps = summary["kind"] == "gap_vs_reference"
+    names = metric_names(scored_sets[0].emotions)
     for axis, reference in references.items():
         if reference is None:
             continue
@@ -171,24 +172,32 @@ def _add_pooled(
             pd.Series(s.labels[axis].astype(str).to_numpy(), index=s.actor_id) for s in scored_sets
         )
         group_of = group_of[~group_of.index.duplicated()].reindex(actors).to_numpy()
-        for group in summary.loc[gaps & (summary["axis"] == axis), "group"].unique():
-            try:
-                found = inference.replica_interval(
-                    stacked[:, group_of == group],
-                    stacked[:, group_of == reference],
-                    metric=metric,
-                    n_boot=settings.n_boot,
-                    rng=rng_for(seed, "replicas", target, axis, group, reference),
-                    confidence=settings.confidence,
-                )
-            except SerbiasError:
-                continue  # fewer than 2 actors, or a replica with no clip of the group
-            names = metric_names(scored_sets[0].emotions)
-            rows = gaps & (summary["axis"] == axis) & (summary["group"] == group)
-            positions = summary.loc[rows, "metric"].map(names.index).to_numpy()
-            summary.loc[rows, "pooled_low"] = found.low[positions]
-            summary.loc[rows, "pooled_high"] = found.high[positions]
-            summary.loc[rows, "pooled_se"] = found.se[positions]
+        on_axis = summary["axis"] == axis
+        for kind in ("gap_vs_reference", "group"):
+            for group in summary.loc[on_axis & (summary["kind"] == kind), "group"].unique():
+                try:
+                    found = inference.replica_interval(
+                        stacked[:, group_of == group],
+                        stacked[:, group_of == reference] if kind != "group" else None,
+                        metric=metric,
+                        n_boot=settings.n_boot,
+                        rng=rng_for(
+                            seed,
+                            "replicas",
+                            target,
+                            axis,
+                            group,
+                            reference if kind != "group" else "group",
+                        ),
+                        confidence=settings.confidence,
+                    )
+                except SerbiasError:
+                    continue  # fewer than 2 actors, or a replica with no clip of the group
+                rows = on_axis & (summary["kind"] == kind) & (summary["group"] == group)
+                positions = summary.loc[rows, "metric"].map(names.index).to_numpy()
+                summary.loc[rows, "pooled_low"] = found.low[positions]
+                summary.loc[rows, "pooled_high"] = found.high[positions]
+                summary.loc[rows, "pooled_se"] = found.se[positions]
 
 
 def _replica_gaps(values: pd.DataFrame, references: Mapping[str, str | None]) -> list[pd.DataFrame]:

@@ -74,6 +74,9 @@ class AuditResult:
     by_actor: pd.DataFrame
     replica_summary: pd.DataFrame | None
     findings: tuple[Finding, ...]
+    #: the reference study's tables (:func:`serbias.audit._study.study_tables`), None without
+    #: replica sets
+    study_tables: pd.DataFrame | None = None
     finding_summaries: dict[tuple[str, str], str] = field(default_factory=dict)
     #: (system, target) whose macro-F1 CI does not exceed the chance model's
     near_chance: frozenset[tuple[str, str]] = frozenset()
@@ -103,7 +106,28 @@ class AuditResult:
         ``dvc exp show``: overall macro-F1 and accuracy, and each headline axis group's
         macro-F1 gap to its reference, with interval and p-value (every other metric: the
         CSVs and MLflow)."""
-        return self._flat(HEADLINE_METRICS, axes=HEADLINE_AXES, gap_families=(PRIMARY_METRIC,))
+        flat = self._flat(HEADLINE_METRICS, axes=HEADLINE_AXES, gap_families=(PRIMARY_METRIC,))
+        return dict(sorted({**flat, **self._replica_headline()}.items()))
+
+    def _replica_headline(self) -> dict[str, float]:
+        """Per replica set, ``<system>.replicas.<target>.<axis>.<group>.macro_f1.{mean,std}`` and
+        the headline gaps with their pooled interval."""
+        flat: dict[str, float] = {}
+        if self.replica_summary is None:
+            return flat
+        summary = self.replica_summary
+        chosen = summary[(summary["metric"] == PRIMARY_METRIC)
+                         & summary["axis"].isin(("overall", *HEADLINE_AXES))]  # fmt: skip
+        for row in chosen.itertuples(index=False):
+            if row.kind == "gap_vs_reference":
+                where = f"{row.axis}.{_key(row.group)}_vs_{_key(row.reference)}"
+            else:
+                where = row.axis if row.axis == "overall" else f"{row.axis}.{_key(row.group)}"
+            base = f"{system_key(row.system)}.replicas.{row.target}.{where}.{row.metric}"
+            for name in ("mean", "std", "pooled_low", "pooled_high"):
+                _put(flat, f"{base}.{name}", getattr(row, name))
+            _put(flat, f"{system_key(row.system)}.replicas.n_replicas", row.n_replicas)
+        return flat
 
     def _flat(
         self,
@@ -167,4 +191,4 @@ def _key(label: str) -> str:
 def _put(flat: dict[str, float], key: str, value) -> None:
     value = float(value)
     if not np.isnan(value):
-        flat[key] = int(value) if key.endswith((".n_clips", ".n_actors")) else value
+        flat[key] = int(value) if key.endswith((".n_clips", ".n_actors", ".n_replicas")) else value

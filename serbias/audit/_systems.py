@@ -1,7 +1,9 @@
 """The systems to audit: prediction CSVs read, restricted to the corpus and split, named.
 
 Each CSV is one system named by its file stem, unless several CSVs are bootstrap replicas
-of one model: those are pooled into one out-of-bag ensemble (see :mod:`._replicas`).
+of one model: those are pooled into one out-of-bag ensemble (see :mod:`._replicas`). A
+subdirectory of a given directory is one such replica set, named by the subdirectory (the
+pipeline's ``outputs/predictions/<model>-<labels>-bootstrap/replica_NNN.csv``).
 """
 
 from __future__ import annotations
@@ -76,13 +78,18 @@ def load_systems(
     return _named(systems)
 
 
-def pool_replicas(systems: list[LoadedSystem], replicas: bool | None) -> LoadedSystem | None:
+def pool_replicas(
+    systems: list[LoadedSystem], replicas: bool | None, *, name: str | None = None
+) -> LoadedSystem | None:
     """The out-of-bag ensemble of ``systems`` when they are bootstrap replicas of one model
-    (``replicas=None``: judged from their names and clip sets; True: whenever two or more)."""
+    (``replicas=None``: judged from their names and clip sets; True: whenever two or more;
+    ``name``: a replica set of one or more, named so)."""
     predictions = [system.predictions for system in systems]
     family = replica_family(predictions) if replicas is not False else None
     if replicas and family is None and len(systems) >= 2:
         family = Path(systems[0].predictions.source).stem
+    if name is not None and systems:
+        family = name
     if family is None:
         return None
     return LoadedSystem(
@@ -101,12 +108,25 @@ def expand_paths(paths: Sequence[Path]) -> list[Path]:
     for path in map(Path, paths):
         if path.is_dir():
             found = sorted(path.glob("*.csv"))
-            if not found:
+            if not found and not replica_dirs([path]):
                 raise SerbiasError(f"{path}: directory holds no .csv predictions")
             expanded.extend(found)
         else:
             expanded.append(path)
     return expanded
+
+
+def replica_dirs(paths: Sequence[Path]) -> list[Path]:
+    """The subdirectories of the given directories that hold ``*.csv`` predictions: one set of
+    bootstrap replicas each (an empty one, e.g. of a family trained without replicas, is
+    skipped)."""
+    return [
+        sub
+        for path in map(Path, paths)
+        if path.is_dir()
+        for sub in sorted(p for p in path.iterdir() if p.is_dir())
+        if any(sub.glob("*.csv"))
+    ]
 
 
 def _named(systems: list[LoadedSystem]) -> list[LoadedSystem]:

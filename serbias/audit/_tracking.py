@@ -14,14 +14,12 @@ just not linked. Only the generic calls of :mod:`serbias.tracking` touch MLflow.
 
 from __future__ import annotations
 
-import json
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
 from serbias.audit._result import AuditResult, system_key
-from serbias.errors import CorpusWarning
+from serbias.audit._sidecars import system_sidecars
 
 EXPERIMENT: Final = "serbias-audit"
 #: Run tags naming the audited models, from fields of their sidecars (comma-separated when
@@ -37,32 +35,7 @@ _MAX_TAG = 5000  # characters MLflow keeps of a tag value
 
 def audited_models(result: AuditResult) -> list[dict[str, Any]]:
     """The model sidecar of every audited predictions CSV that has one, with its ``source``."""
-    from serbias.predictions.sidecar import sidecar_path
-
-    found = []
-    for system in result.systems:
-        for source in system.sources:
-            sidecar = sidecar_path(Path(source))
-            if not sidecar.is_file():
-                continue
-            try:
-                info = json.loads(sidecar.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-                warnings.warn(
-                    f"{sidecar}: unreadable model sidecar ignored ({exc})",
-                    CorpusWarning,
-                    stacklevel=2,
-                )
-                continue
-            if not isinstance(info, dict):
-                warnings.warn(
-                    f"{sidecar}: model sidecar is not a JSON object, ignored",
-                    CorpusWarning,
-                    stacklevel=2,
-                )
-                continue
-            found.append({**info, "system": system.name, "source": str(source)})
-    return found
+    return [info for system in result.systems for info in system_sidecars(system)]
 
 
 def audit_tags(audited: Sequence[Mapping[str, Any]]) -> dict[str, str]:

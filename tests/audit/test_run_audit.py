@@ -305,3 +305,76 @@ def test_scored_sets_need_two_emotions() -> None:
             clips["filename"].to_numpy(),
             group_labels(clips),
         )
+
+
+def _sidecar(csv: Path, model: str, labels: str) -> None:
+    info = {"model_uri": f"runs:/{csv.stem}", "model": model, "labels": labels}
+    csv.with_name(csv.stem + ".model.json").write_text(json.dumps(info))
+
+
+def test_a_pipeline_directory_audits_models_and_replica_sets_with_the_studys_tables(
+    tmp_path: Path,
+) -> None:
+    # The pipeline's layout: cross-validated predictions of every clip per model, and each
+    # bootstrapped model's replicas in a subdirectory (an empty one: a family without replicas).
+    actors = [(1000 + i, sex, race, "Not Hispanic", 30) for i, (sex, race) in enumerate(
+        [("Female", "Caucasian"), ("Male", "Caucasian"), ("Female", "African American"),
+         ("Male", "Asian")] * 2)]  # fmt: skip
+    clips = make_clips(actors, sentences=("DFA", "IEO"))
+    predictions = tmp_path / "predictions"
+    cv = write_predictions(predictions / "svm-intended.csv", noisy_scores(clips, seed=9))
+    _sidecar(cv, "svm", "intended")
+    other = write_predictions(predictions / "cnn_lstm-intended.csv", noisy_scores(clips, seed=8))
+    _sidecar(other, "cnn_lstm", "intended")
+    (predictions / "cnn_lstm-intended-bootstrap").mkdir()
+    rng = np.random.default_rng(1)
+    subsets = []
+    for index in range(3):
+        subset = clips[rng.random(len(clips)) < 0.7]
+        subsets.append(subset)
+        replica = write_predictions(
+            predictions / "svm-intended-bootstrap" / f"replica_{index:03d}.csv",
+            noisy_scores(subset, seed=index),
+        )
+        _sidecar(replica, "svm", "intended")
+    result = run_audit([predictions], clips, settings(min_actors=2, target="intended"))
+
+    assert [s.name for s in result.systems] == [
+        "cnn_lstm-intended", "svm-intended", "svm-intended-bootstrap"]  # fmt: skip
+    assert [s.n_replicas for s in result.systems] == [0, 0, 3]
+    study = result.study_tables
+    assert set(study["system"]) == {"svm-intended-bootstrap"}
+    assert set(study["cv_system"]) == {"svm-intended"}
+    macro = study[study["metric"] == "macro_f1"].set_index(["group", "reference"])
+    assert list(macro.index) == [("Male", ""), ("Female", ""), ("Caucasian", ""),
+                                 ("Non-Caucasian", ""), ("Female", "Male"),
+                                 ("Non-Caucasian", "Caucasian")]  # fmt: skip
+    assert set(study["model"]) == {"svm"} and set(study["trained_on"]) == {"intended"}
+
+    # replica mean by hand: each replica's Female macro-F1 on its own clips, averaged
+    per_replica = []
+    for index, subset in enumerate(subsets):
+        y_pred = noisy_scores(subset, seed=index).loc[subset["filename"]].to_numpy() >= 0.5
+        y_true = np.eye(6, dtype=bool)[subset["emotion"].cat.codes.to_numpy()]
+        by_group, _ = group_metrics(y_true, y_pred, subset["sex"].astype(str).to_numpy(),
+                                    vocab.EMOTIONS)  # fmt: skip
+        per_replica.append(by_group.loc["Female", "macro_f1"])
+    female = macro.loc[("Female", "")]
+    assert female["replica_mean"] == pytest.approx(np.mean(per_replica), abs=1e-12)
+    assert female["replica_sd"] == pytest.approx(np.std(per_replica, ddof=1), abs=1e-12)
+    assert female["pooled_low"] < female["replica_mean"] < female["pooled_high"]
+    # the cross-validation figures are the CV system's own group value and interval
+    cv_female = result.by_group[
+        (result.by_group["system"] == "svm-intended") & (result.by_group["group"] == "Female")
+        & (result.by_group["metric"] == "macro_f1")].iloc[0]  # fmt: skip
+    assert female["cv_value"] == cv_female["value"] and female["cv_ci_low"] == cv_female["ci_low"]
+    gap = macro.loc[("Female", "Male")]
+    assert gap["replica_t_low"] < gap["replica_mean"] < gap["replica_t_high"]
+
+    files = write_audit(result, tmp_path / "out")
+    written = pd.read_csv(files["study_tables"])
+    assert len(written) == len(study)
+    assert "svm-intended-bootstrap.replicas.intended.sex.Female_vs_Male.macro_f1.mean" in (
+        json.loads(files["metrics"].read_text())
+    )
+    assert "The reference study's tables" in files["report_md"].read_text()

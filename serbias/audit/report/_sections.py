@@ -8,6 +8,7 @@ from serbias.audit._gap_stats import METHODS
 from serbias.audit._result import AuditResult, SystemInfo
 from serbias.audit.report._blocks import Block, Bullets, Figure, Heading, Paragraph, Table
 from serbias.audit.report._speakers import speaker_blocks
+from serbias.audit.report._study import study_section
 from serbias.audit.report._tables import analysis_section, replica_section
 from serbias.audit.report._text import section_title
 from serbias.audit.settings import AuditParams
@@ -29,6 +30,8 @@ def report_blocks(result: AuditResult, figures: dict[tuple[str, str], list[Figur
         key = (analysis.system, analysis.target)
         blocks += analysis_section(result, analysis.system, analysis.target, figures.get(key, []))
         blocks += speaker_blocks(result, analysis.system, analysis.target)
+    if result.study_tables is not None:
+        blocks += study_section(result)
     if result.replica_summary is not None:
         blocks += replica_section(result)
     blocks += _method(settings)

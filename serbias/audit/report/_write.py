@@ -70,6 +70,8 @@ def write_audit(result: AuditResult, out_dir: Path) -> dict[str, Path]:
         save_csv("group_sizes", "group_sizes.csv", result.group_sizes)
         if result.replica_summary is not None:
             save_csv("replicas", "replicas.csv", result.replica_summary)
+        if result.study_tables is not None:
+            save_csv("study_tables", "study_tables.csv", result.study_tables)
         save_csv(
             f"plot_{PRIMARY_METRIC}",
             f"plots/{PRIMARY_METRIC}_by_group.csv",
