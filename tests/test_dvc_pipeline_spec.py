@@ -26,13 +26,14 @@ def _spec() -> dict:
 
 def test_train_and_predict_matrices_are_the_registries():
     stages = _spec()["stages"]
-    for name in ("train", "predict"):
+    for name in ("train", "train-bootstrap", "predict", "predict-bootstrap"):
         assert stages[name]["matrix"] == {"model": list(MODELS), "labels": list(LABEL_KINDS)}
 
 
 def test_every_stage_runs_its_own_subcommand_and_lists_existing_code():
     for name, stage in _spec()["stages"].items():
-        assert stage["cmd"].split()[:2] == ["serbias", name]
+        # a variant of a stage (train-bootstrap) runs the same subcommand with options
+        assert stage["cmd"].split()[:2] == ["serbias", name.split("-")[0]]
         code = [dep for dep in stage["deps"] if dep.startswith("serbias/")]
         assert code, f"{name} lists no code"
         assert all((ROOT / dep).exists() for dep in code), code
@@ -67,6 +68,8 @@ def locked_project(tmp_path: Path) -> Path:
         for labels in LABEL_KINDS:
             (outputs / "train" / f"{model}-{labels}.json").write_text("{}\n")
             (outputs / "predictions" / f"{model}-{labels}.csv").write_text("Filename\n")
+            (outputs / "train" / f"{model}-{labels}-bootstrap.json").write_text("{}\n")
+            (outputs / "predictions" / f"{model}-{labels}-bootstrap").mkdir()
     _run("git", "init", "-q", cwd=project)
     _run(DVC, "init", "-q", cwd=project)
     _run(DVC, "commit", "-f", "-q", cwd=project)
@@ -110,9 +113,12 @@ def test_editing_feature_code_makes_extract_and_everything_after_it_stale(locked
 
 def test_an_svm_hyperparameter_retrains_only_the_svms(locked_project):
     _set_param(locked_project, "train.models.svm.C", 3.0)
-    assert _changed(locked_project) == {f"train@svm-{labels}" for labels in LABEL_KINDS}
+    assert _changed(locked_project) == {
+        f"{stage}@svm-{labels}" for stage in ("train", "train-bootstrap") for labels in LABEL_KINDS
+    }
     stale = _out_of_date(locked_project)
-    assert not any(s.startswith(("train@cnn", "train@multitask", "predict@cnn")) for s in stale)
+    assert not any(s.startswith(("train@cnn", "train@multitask", "predict@cnn", "train-bootstrap@cnn"))
+                   for s in stale)  # fmt: skip
     assert "audit" in stale
 
 
@@ -120,5 +126,6 @@ def test_choosing_the_paper_profile_changes_the_stages_it_touches(locked_project
     _set_param(locked_project, "base.profile", "paper")
     changed = _changed(locked_project)
     assert {"split", "extract"} <= changed
-    assert {f"train@{m}-{lab}" for m in MODELS for lab in LABEL_KINDS} <= changed
-    assert not any(stage.startswith("predict@") for stage in changed) and "audit" not in changed
+    assert {f"{stage}@{m}-{lab}" for stage in ("train", "train-bootstrap") for m in MODELS
+            for lab in LABEL_KINDS} <= changed  # fmt: skip
+    assert not any(stage.startswith("predict") for stage in changed) and "audit" not in changed

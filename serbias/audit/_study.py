@@ -41,14 +41,12 @@ def study_tables(
     """One row per replica set x scored target x study group (or gap) x metric; None without
     replica sets. ``systems`` are the audit's :class:`SystemInfo`; a replica set's model and
     trained-on labels come from its predictions' sidecars (else its name), and its
-    cross-validation partner is the single system whose sidecar names the same model and
-    labels."""
+    cross-validation partner is the pooled out-of-fold system whose sidecar names the same
+    model and labels."""
     if replica_summary is None or replica_summary.empty:
         return None
     described = {system.name: _model_of(system) for system in systems}
-    singles = {
-        described[s.name]: s.name for s in systems if not s.n_replicas and described[s.name][0]
-    }
+    singles = {described[s.name]: s.name for s in systems if not s.n_replicas and _pooled_oof(s)}
     frames = []
     for system, rows in replica_summary.groupby("system", sort=False):
         model, trained_on = described.get(system, (None, None))
@@ -130,3 +128,8 @@ def _model_of(system: object) -> tuple[str | None, str | None]:
         if info.get("model"):
             return str(info["model"]), str(info.get("labels") or "")
     return None, None
+
+
+def _pooled_oof(system: object) -> bool:
+    """Whether a system is a cross-validation run's pooled out-of-fold predictions."""
+    return any(info.get("out_of_fold") for info in system_sidecars(system))

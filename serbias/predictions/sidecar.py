@@ -53,6 +53,7 @@ def model_info(
         "version": version,
         "model": metadata.get("serbias_model"),
         "labels": metadata.get("labels"),
+        **({"out_of_fold": True} if metadata.get("out_of_fold") else {}),
     }
 
 

@@ -307,8 +307,8 @@ def test_scored_sets_need_two_emotions() -> None:
         )
 
 
-def _sidecar(csv: Path, model: str, labels: str) -> None:
-    info = {"model_uri": f"runs:/{csv.stem}", "model": model, "labels": labels}
+def _sidecar(csv: Path, model: str, labels: str, **more: object) -> None:
+    info = {"model_uri": f"runs:/{csv.stem}", "model": model, "labels": labels, **more}
     csv.with_name(csv.stem + ".model.json").write_text(json.dumps(info))
 
 
@@ -323,7 +323,7 @@ def test_a_pipeline_directory_audits_models_and_replica_sets_with_the_studys_tab
     clips = make_clips(actors, sentences=("DFA", "IEO"))
     predictions = tmp_path / "predictions"
     cv = write_predictions(predictions / "svm-intended.csv", noisy_scores(clips, seed=9))
-    _sidecar(cv, "svm", "intended")
+    _sidecar(cv, "svm", "intended", out_of_fold=True)
     other = write_predictions(predictions / "cnn_lstm-intended.csv", noisy_scores(clips, seed=8))
     _sidecar(other, "cnn_lstm", "intended")
     (predictions / "cnn_lstm-intended-bootstrap").mkdir()

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -30,6 +31,7 @@ from tests.mlflow_server import mlflow_server, rest_get, rest_post
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 MODELS = ("svm", "cnn_lstm", "cnn_lstm_attention", "multitask")
+STAGES = ("train", "train-bootstrap", "predict", "predict-bootstrap")
 LABELS = ("intended", "observed")
 QUEUE_LIMIT = 600.0  # seconds for two queued audit-only experiments
 SMALL_NET = {"channels": [8, 8, 8, 8], "lstm_units": 8}
@@ -37,10 +39,11 @@ SMALL_ATTENTION = {**SMALL_NET, "attention_heads": 2, "attention_units": 8}
 #: params.yaml changes that make the whole pipeline a few CPU-minutes.
 TINY = {
     "synth": {"actors": 16, "sentences": 2},
-    "split": {"train": 0.5, "val": 0.125, "test": 0.375},
+    "split": {"train": 0.5, "val": 0.125, "test": 0.375, "folds": 3},
     "extract": {"duration": 1.5, "jobs": 1, "logmel": {"n_mels": 32}},
     "train": {
         "epochs": 1,
+        "study_replicas": {"svm": 3},
         "models": {
             "svm": {"pca": 20},
             "cnn_lstm": SMALL_NET,
@@ -54,6 +57,19 @@ TINY = {
         "n_chance": 2,
         "reference": ["sex=Male"],
         "min_actors": 3,
+    },
+    # the paper profile's study, sized like the rest (its own overrides come with -S)
+    "profiles": {
+        "paper": {
+            "extract": {"logmel": {"n_mels": 32}},
+            "train": {
+                "models": {
+                    "cnn_lstm": SMALL_NET,
+                    "cnn_lstm_attention": SMALL_ATTENTION,
+                    "multitask": SMALL_ATTENTION,
+                }
+            },
+        }
     },
 }
 
@@ -104,19 +120,51 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 def test_repro_runs_every_stage_and_ends_with_the_report(pipeline):
     root, output = pipeline
     matrix = [f"{m}-{labels}" for m in MODELS for labels in LABELS]
-    expected = ["split", "extract", *(f"train@{k}" for k in matrix)]
-    expected += [*(f"predict@{k}" for k in matrix), "audit"]
-    assert sorted(_stages_run(output)) == sorted(expected)
+    expected = ["split", "extract", *(f"{stage}@{k}" for k in matrix for stage in STAGES)]
+    assert sorted(_stages_run(output)) == sorted([*expected, "audit"])
     assert _stages_run(output)[-1] == "audit"
     # the last thing a user reads: the headline gaps and where the report is
     tail = output[output.rindex("Running stage 'audit'") :]
     assert "Report" in tail and "outputs/audit/report.html" in tail
     assert (root / "outputs/audit/report.html").is_file()
-    for key in matrix:
+
+
+def test_every_model_is_cross_validated_over_every_actor(pipeline):
+    from serbias.corpus.reader import read_corpus
+
+    root, _ = pipeline
+    corpus = read_corpus(root / "data", require_audio=False).set_index("filename")
+    for key in (f"{m}-{labels}" for m in MODELS for labels in LABELS):
         summary = json.loads((root / f"outputs/train/{key}.json").read_text())
-        assert 0.0 <= summary["val_macro_f1"] <= 1.0
+        assert summary["kind"] == "cv" and 0.0 <= summary["oof_macro_f1"] <= 1.0
+        predicted = pd.read_csv(root / f"outputs/predictions/{key}.csv")["Filename"]
+        rated = corpus.index if key.endswith("intended") else corpus.index[
+            corpus["voice_vote"].map(len) > 0]  # fmt: skip
+        assert predicted.is_unique and set(predicted) == set(rated)  # every clip, once
         sidecar = json.loads((root / f"outputs/predictions/{key}.model.json").read_text())
-        assert sidecar["model_uri"] == f"models:/serbias-{key}/{summary['version']}"
+        assert sidecar["model_uri"] == f"runs:/{summary['run_id']}" and sidecar["out_of_fold"]
+    sizes = pd.read_csv(root / "outputs/audit/group_sizes.csv")
+    scored = sizes[(sizes["system"] == "svm-intended") & (sizes["axis"] == "sex")]
+    assert scored["n_actors"].sum() == corpus["actor_id"].nunique()  # the audit saw every actor
+
+
+def test_the_svm_bootstrap_gives_the_studys_tables(pipeline):
+    root, _ = pipeline
+    for labels in LABELS:
+        replicas = sorted((root / f"outputs/predictions/svm-{labels}-bootstrap").glob("*.csv"))
+        assert [p.name for p in replicas] == ["replica_000.csv", "replica_001.csv",
+                                              "replica_002.csv"]  # fmt: skip
+        for family in MODELS[1:]:  # no replicas asked of the networks: an empty directory
+            assert not any((root / f"outputs/predictions/{family}-{labels}-bootstrap").iterdir())
+    study = pd.read_csv(root / "outputs/audit/study_tables.csv", keep_default_na=False)
+    macro = study[(study["metric"] == "macro_f1") & (study["kind"] == "group")]
+    for trained_on in LABELS:
+        for scored_on in LABELS:
+            rows = macro[(macro["trained_on"] == trained_on) & (macro["scored_on"] == scored_on)]
+            assert list(rows["group"]) == ["Male", "Female", "Caucasian", "Non-Caucasian"]
+            assert (rows["model"] == "svm").all() and (rows["n_replicas"] == 3).all()
+            assert (rows["cv_system"] == f"svm-{trained_on}").all()
+            assert rows["cv_value"].astype(float).between(0, 1).all()
 
 
 def test_the_pipeline_is_up_to_date_after_repro(pipeline):
@@ -133,6 +181,7 @@ def test_dvc_metrics_show_reads_train_and_audit_metrics(pipeline):
     audit = files["outputs/audit/metrics.json"]["data"]
     assert "multitask-intended.intended.sex.Female_vs_Male.macro_f1.gap" in audit
     assert "svm-observed.observed.overall.macro_f1" in audit
+    assert "svm-intended-bootstrap.replicas.intended.sex.Female_vs_Male.macro_f1.mean" in audit
 
 
 def test_mlflow_server_on_the_pipeline_store_shows_runs_group_metrics_and_aliases(pipeline):
@@ -154,11 +203,14 @@ def test_mlflow_server_on_the_pipeline_store_shows_runs_group_metrics_and_aliase
                 assert run_tags["serbias.split_mode"] == "speaker"
                 assert run_tags["serbias.git_commit"] == commit
                 assert run_tags["serbias.corpus_fingerprint"]
+                # the registered model is the final one, a child of the cross-validation run
                 name = f"serbias-{model}-{labels}"
                 for alias in ("champion", "latest"):
                     version = rest_get(base, "registered-models/alias", name=name, alias=alias)
                     found = version["model_version"]
-                    assert (found["version"], found["run_id"]) == ("1", summary["run_id"])
+                    assert found["version"] == "1"
+                    assert tags[found["run_id"]]["mlflow.parentRunId"] == summary["run_id"]
+                    assert tags[found["run_id"]]["serbias.final"] == "true"
 
         audit_runs = rest_post(base, "runs/search", {"experiment_ids": [ids["serbias-audit"]]})
         by_name = {run["info"]["run_name"]: run for run in audit_runs["runs"]}
@@ -236,3 +288,27 @@ def test_queued_experiments_run_two_at_once_and_log_to_the_project_store(pipelin
     tagged = _dvc_experiment_tags(root / "mlflow.db")
     for name in ("boot70", "boot80"):
         assert "audit-multitask-intended" in tagged[name]
+
+
+def test_the_paper_profile_runs_the_study_in_a_queued_experiment(pipeline):
+    root, _ = pipeline
+    dvc = str(BIN / "dvc")
+    replicas = {"svm": 2, "cnn_lstm": 0, "cnn_lstm_attention": 0, "multitask": 2}
+    overrides = ["base.profile=paper", "profiles.paper.train.epochs=1"] + [
+        f"profiles.paper.train.study_replicas.{family}={n}" for family, n in replicas.items()
+    ]
+    _run(root, dvc, "exp", "run", "--queue", "-n", "paper",
+         *(a for o in overrides for a in ("-S", o)))  # fmt: skip
+    _run(root, dvc, "queue", "start")
+    deadline = time.monotonic() + 2 * QUEUE_LIMIT
+    while re.search(r"\b(Queued|Running)\b", _run(root, dvc, "queue", "status")):
+        assert time.monotonic() < deadline, "the paper experiment is still running"
+        time.sleep(2)
+    assert re.search(r"paper\s.*Success", _run(root, dvc, "queue", "status"))
+    ran = _stages_run(_run(root, dvc, "queue", "logs", "paper"))
+    assert {"split", "extract", "train@svm-intended", "train-bootstrap@multitask-observed",
+            "predict-bootstrap@svm-intended", "audit"} <= set(ran)  # fmt: skip
+    shown = _run(root, dvc, "exp", "show", "--json")
+    for family, n in replicas.items():
+        if n:
+            assert f'"{family}-intended-bootstrap.replicas.n_replicas": {n}' in shown
