@@ -21,8 +21,9 @@ def predict(
             "--model",
             help="Model URI: models:/serbias-multitask-intended@champion, "
             "models:/<name>/<version>, runs:/<run>/model, a local MLflow model directory, or "
-            "the <model>-<labels>.json `serbias train` wrote (its exact version); with "
-            "--bootstrap the parent run (runs:/<run>); or a pretrained model you downloaded: "
+            "the <model>-<labels>.json `serbias train` wrote (its exact version; of a --cv "
+            "run: its pooled out-of-fold predictions); with --bootstrap the parent run "
+            "(runs:/<run>) or the -bootstrap.json of `train --study`; or a pretrained model: "
             "onnx:FILE or hf:DIR (run over the corpus audio, nothing is downloaded) "
             "\\[predict.model; default the champion of train.model/train.labels].",
         ),
@@ -35,9 +36,8 @@ def predict(
         Path | None,
         typer.Option(
             "--split",
-            help="Split JSON from `serbias split` naming the clips to predict (with --bootstrap: "
-            "the train clips the replicas were resampled from; a pretrained model scores every "
-            "clip of the corpus when it does not exist) \\[paths.split].",
+            help="Split JSON from `serbias split` naming the clips to predict (a pretrained "
+            "model scores every clip of the corpus when it does not exist) \\[paths.split].",
         ),
     ] = None,
     out: Annotated[
@@ -126,8 +126,8 @@ def predict(
         bool,
         typer.Option(
             "--bootstrap",
-            help="Predict with every replica of a bootstrap parent run, each on its own "
-            "out-of-bag training clips: one CSV per replica.",
+            help="Write every replica's predictions of its own out-of-bag training clips (as "
+            "its training logged them) for a bootstrap parent run: one CSV per replica.",
         ),
     ] = False,
 ) -> None:
