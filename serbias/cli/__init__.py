@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from serbias import __version__
+from serbias import __version__, quiet
 from serbias.cli import audit as audit_cmd
 from serbias.cli import demo as demo_cmd
 from serbias.cli import extract as extract_cmd
@@ -66,8 +66,19 @@ def _root(
             "--version", callback=_version, is_eager=True, help="Show the version and exit."
         ),
     ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="Also show TensorFlow's, MLflow's and Ray's own start-up and log lines "
+            "(hidden by default; also $SERBIAS_VERBOSE=1).",
+        ),
+    ] = False,
 ) -> None:
     """Train speech-emotion models on CREMA-D and audit them for gender and racial bias."""
+    if verbose:
+        quiet.set_verbose(True)
 
 
 app.command("synth")(synth_cmd.synth)
