@@ -20,6 +20,7 @@ from serbias.cli import predict as predict_cmd
 from serbias.cli import split as split_cmd
 from serbias.cli import synth as synth_cmd
 from serbias.cli import train as train_cmd
+from serbias.cli import ui as ui_cmd
 from serbias.cli._console import err_console
 from serbias.errors import SerbiasError
 
@@ -88,6 +89,7 @@ app.command("train")(train_cmd.train)
 app.command("predict")(predict_cmd.predict)
 app.command("audit")(audit_cmd.audit)
 app.command("demo")(demo_cmd.demo)
+app.command("ui")(ui_cmd.ui)
 
 
 def main() -> None:
