@@ -95,6 +95,7 @@ def extract(
         progress=progress,
         force=force,
         corpus_fingerprint=corpus_fingerprint(params.paths.data),
+        corpus_dir=params.paths.data,
     )
 
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from serbias import __version__
+from serbias import __version__, quiet
 from serbias.cli import audit as audit_cmd
 from serbias.cli import demo as demo_cmd
 from serbias.cli import extract as extract_cmd
@@ -20,6 +20,7 @@ from serbias.cli import predict as predict_cmd
 from serbias.cli import split as split_cmd
 from serbias.cli import synth as synth_cmd
 from serbias.cli import train as train_cmd
+from serbias.cli import ui as ui_cmd
 from serbias.cli._console import err_console
 from serbias.errors import SerbiasError
 
@@ -66,8 +67,19 @@ def _root(
             "--version", callback=_version, is_eager=True, help="Show the version and exit."
         ),
     ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="Also show TensorFlow's, MLflow's and Ray's own start-up and log lines "
+            "(hidden by default; also $SERBIAS_VERBOSE=1).",
+        ),
+    ] = False,
 ) -> None:
     """Train speech-emotion models on CREMA-D and audit them for gender and racial bias."""
+    if verbose:
+        quiet.set_verbose(True)
 
 
 app.command("synth")(synth_cmd.synth)
@@ -77,6 +89,7 @@ app.command("train")(train_cmd.train)
 app.command("predict")(predict_cmd.predict)
 app.command("audit")(audit_cmd.audit)
 app.command("demo")(demo_cmd.demo)
+app.command("ui")(ui_cmd.ui)
 
 
 def main() -> None:

@@ -69,7 +69,11 @@ def train(
     ] = None,
     data: Annotated[
         Path | None,
-        typer.Option("--data", help="Corpus (labels, demographics) \\[paths.data]."),
+        typer.Option(
+            "--data",
+            help="Corpus (labels, demographics) \\[paths.data; when that is not found: the "
+            "corpus the feature store was extracted from].",
+        ),
     ] = None,
     out: Annotated[
         Path | None,
@@ -221,13 +225,14 @@ def train(
     from serbias import stages
     from serbias.cli._console import console
     from serbias.cli._train_view import summary_table, training_progress
+    from serbias.training.data import training_corpus
 
     settings = load_params()
     if model is not None and model not in MODELS:
         raise SerbiasError(f"--model {model!r} is not one of {', '.join(MODELS)}")
     if labels is not None and labels not in LABEL_KINDS:
         raise SerbiasError(f"--labels {labels!r} is not one of {', '.join(LABEL_KINDS)}")
-    paths = override(settings.paths, data=data, features=features, split=split, train=out)
+    paths = override(settings.paths, features=features, split=split, train=out)
     params = override(
         settings.train,
         model=model,
@@ -251,6 +256,7 @@ def train(
         experiment=experiment,
     )
     params = override_family(params, **parse_hyperparameters(hyperparameters or []))
+    paths = replace(paths, data=training_corpus(data, paths.data, paths.features))
     settings = replace(settings, paths=paths, train=params)
     if study:
         if bootstrap is not None or cv:

@@ -28,12 +28,14 @@ from serbias.errors import SerbiasError
 from serbias.features.base import KINDS, feature_kind
 from serbias.features.params import ExtractParams
 from serbias.features.store import (
+    CORPUS_DIR,
     FORMAT,
     FORMAT_VERSION,
     MANIFEST,
     kind_params,
     npz_writer,
     read_manifest,
+    relative_corpus_dir,
     store_file,
 )
 from serbias.features.workers import Failure, Output, Plan, Task, allocate, read_rows, run_tasks
@@ -78,6 +80,7 @@ def extract_features(
     jobs: int | None = None,
     skip_bad: bool = False,
     corpus_fingerprint: str,
+    corpus_dir: Path | None = None,
     progress: Callable[[int], None] | None = None,
     force: bool = False,
 ) -> ExtractSummary:
@@ -88,6 +91,8 @@ def extract_features(
     corpus and feature parameters (unless ``force``). An unreadable or missing clip raises
     a SerbiasError naming it, or with ``skip_bad`` is left out of every kind and listed in
     the manifest. ``progress`` is called with the number of clips finished after each chunk.
+    ``corpus_dir``, when given, is recorded (relative to ``out_dir``) so that training can
+    find the corpus from the store alone (:func:`serbias.features.store.recorded_corpus`).
     """
     started = time.perf_counter()
     out_dir = Path(out_dir)
@@ -123,6 +128,9 @@ def extract_features(
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
             "corpus_fingerprint": corpus_fingerprint,
+            **(
+                {} if corpus_dir is None else {CORPUS_DIR: relative_corpus_dir(corpus_dir, out_dir)}
+            ),
             "params": params.feature_params(kinds),
             "kinds": list(kinds),
             "skip_bad": skip_bad,

@@ -3,8 +3,8 @@
 Each ``.npz`` holds ``X`` (float32, ``(n_clips, *row_shape)``, rows in corpus order),
 ``filenames`` (unicode clip stems, one per row) and, for kinds with named columns,
 ``columns``. No object arrays, so everything loads with ``allow_pickle=False``.
-``manifest.json`` records the corpus fingerprint, the feature parameters, every file's
-shape, library versions and the bad clips left out. Splits and folds are not part of
+``manifest.json`` records the corpus (directory and fingerprint), the feature parameters,
+every file's shape, library versions and the bad clips left out. Splits and folds are not part of
 the store: :func:`load_features` selects the rows of the clips they list.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import struct
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -26,6 +27,8 @@ from serbias.errors import SerbiasError
 from serbias.features.base import feature_kind
 
 MANIFEST = "manifest.json"
+#: Manifest key of the corpus directory the store was extracted from (relative to the store).
+CORPUS_DIR = "corpus_dir"
 FORMAT = "serbias-features"
 FORMAT_VERSION = 2
 #: Fixed member timestamp (the zip epoch), so equal arrays give byte-identical files.
@@ -75,6 +78,21 @@ def read_manifest(features_dir: Path) -> dict[str, Any]:
             f"reads format {FORMAT_VERSION} (one file per kind for the whole corpus); {RERUN}"
         )
     return manifest
+
+
+def relative_corpus_dir(corpus_dir: Path, features_dir: Path) -> str:
+    """How a manifest records the corpus: its path relative to the store (POSIX), so a
+    project checked out elsewhere, with the same layout, still finds it."""
+    return Path(
+        os.path.relpath(Path(corpus_dir).resolve(), Path(features_dir).resolve())
+    ).as_posix()
+
+
+def recorded_corpus(features_dir: Path) -> Path | None:
+    """The corpus directory the store's manifest records (``serbias extract`` writes it),
+    resolved against the store; None for stores written before it was recorded."""
+    recorded = read_manifest(features_dir).get(CORPUS_DIR)
+    return None if not recorded else Path(os.path.normpath(Path(features_dir) / recorded))
 
 
 def kind_params(manifest: Mapping[str, Any], kind: str) -> dict[str, Any]:

@@ -2,8 +2,8 @@
 
 Importing this package is cheap (no Keras, no scikit-learn) and configures TensorFlow's CPU
 runtime before Keras loads it (unless the user already set these): the BFC allocator (reusing
-freed buffers instead of fresh pages per tensor trains the CNN about 2x faster on CPU) and
-quieter C++ logs.
+freed buffers instead of fresh pages per tensor trains the CNN about 2x faster on CPU).
+TensorFlow's start-up lines are kept off the terminal by :mod:`serbias.quiet`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from typing import Any
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # C++ errors such as cuInit on CPU hosts
 
 from serbias.models.base import DEMOGRAPHIC_OUTPUTS, EMOTION_OUTPUT, ModelFamily
 from serbias.models.families import MODELS, family, register

@@ -27,8 +27,11 @@ _PROBE_ENV = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEO
 
 
 def mlflow_module() -> Any:
-    """Import mlflow with telemetry off (unless the user set it) and our tracking URI."""
-    for key, value in {**TELEMETRY_OFF, **QUIET}.items():
+    """Import mlflow with telemetry off and its notices quiet (unless the user set these, or
+    asked for verbose output) and our tracking URI."""
+    from serbias.quiet import verbose
+
+    for key, value in {**TELEMETRY_OFF, **({} if verbose() else QUIET)}.items():
         os.environ.setdefault(key, value)
     import mlflow
 

@@ -94,6 +94,37 @@ def final_sets(fold_lists: list[dict[str, list[str]]]) -> dict[str, list[str]]:
     return {"train": [stem for stem in every if stem not in held], "val": list(val)}
 
 
+def training_corpus(given: Path | None, configured: Path, features_dir: Path) -> Path:
+    """The corpus a training reads labels from: ``given`` (``--data``) when set, else
+    ``configured`` (``paths.data``) when it exists, else the corpus the feature store was
+    extracted from, if it still exists and still has the fingerprint the store recorded.
+    """
+    from serbias.corpus.reader import corpus_fingerprint
+    from serbias.features.store import MANIFEST, read_manifest, recorded_corpus
+
+    if given is not None:
+        return Path(given)
+    if Path(configured).is_dir():
+        return Path(configured)
+    manifest = Path(features_dir) / MANIFEST
+    recorded = recorded_corpus(features_dir) if manifest.is_file() else None
+    if recorded is None or not recorded.is_dir():
+        if not manifest.is_file():
+            what = "does not exist"
+        else:
+            what = "records no corpus" if recorded is None else f"records {recorded} (not found)"
+        raise SerbiasError(
+            f"no corpus to train on: --data not given, paths.data {configured} not found, and "
+            f"{manifest} {what}; pass --data"
+        )
+    if corpus_fingerprint(recorded) != read_manifest(features_dir).get("corpus_fingerprint"):
+        raise SerbiasError(
+            f"{recorded}: the corpus changed since {features_dir} was extracted from it "
+            "(fingerprint differs); re-run `serbias extract` or pass --data"
+        )
+    return recorded
+
+
 def load_training_data(
     features_dir: Path,
     data_dir: Path,

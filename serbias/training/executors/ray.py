@@ -263,6 +263,10 @@ def _init_options() -> dict[str, Any]:
     """Keep workers' output and Ray's notices off the driver's terminal (and Rich's bar)."""
     # The driver owns the tasks: without this it prints a line per retry it schedules.
     os.environ.setdefault(QUIET_RETRIES_ENV, "0")
+    from serbias.quiet import verbose
+
+    if verbose():  # serbias -v: workers' output and Ray's notices on the driver's terminal
+        return {"log_to_driver": True, "logging_level": logging.INFO, "configure_logging": True}
     return {"log_to_driver": False, "logging_level": logging.ERROR, "configure_logging": True}
 
 
