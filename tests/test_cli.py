@@ -29,17 +29,14 @@ def test_version() -> None:
 
 def test_split_writes_json_and_summary(tiny_corpus: Path, tmp_path: Path) -> None:
     out = tmp_path / "out" / "split.json"
-    result = runner.invoke(
-        app, ["split", "--data", str(tiny_corpus), "--out", str(out), "--seed", "0"]
-    )
+    args = ["split", "--data", str(tiny_corpus), "--out", str(out), "--seed", "0", "--folds", "0"]
+    result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     splits = json.loads(out.read_text())
     assert splits["mode"] == "speaker"
     assert (out.parent / "split_summary.csv").is_file()
     assert "Wrote" in result.output and "Female" in result.output
-    again = runner.invoke(
-        app, ["split", "--data", str(tiny_corpus), "--out", str(out), "--seed", "0"]
-    )
+    again = runner.invoke(app, args)
     assert again.exit_code == 0 and "Reused" in again.output
 
 

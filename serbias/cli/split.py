@@ -60,6 +60,8 @@ def split(
 
     settings = load_params()
     paths = override(settings.paths, data=data, split=out)
+    if mode == "clip" and folds is None:
+        folds = 0  # clip splits have no folds: --mode clip alone overrides split.folds
     params = override(
         settings.split, mode=mode, train=train, val=val, test=test, folds=folds, seed=seed
     )
