@@ -112,7 +112,9 @@ def test_profile_merges_nested_hyperparameters_key_by_key(tmp_path: Path) -> Non
 
 def test_the_paper_profile_restores_the_reference_study_settings() -> None:
     paper = load_params(REPO_PARAMS, profile="paper")
-    assert (paper.train.epochs, paper.train.bootstrap, paper.train.patience) == (100, 100, 0)
+    assert (paper.train.epochs, paper.train.patience, paper.train.cv) == (100, 0, False)
+    assert paper.train.study_replicas == dict.fromkeys(paper.train.models, 100)
+    assert paper.split.folds == 0
     assert (paper.extract.of("logmel").n_mels, paper.split.mode, paper.synth.full) == (
         128, "clip", True,
     )  # fmt: skip
