@@ -196,8 +196,9 @@ def spread_statistics(
     interval: str,
     confidence: float,
     draws: Sequence[np.ndarray] | None = None,
-) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """Intervals of the largest-minus-smallest spread and of the smallest / largest ratio.
+) -> tuple[inference.Interval, tuple[np.ndarray, np.ndarray]]:
+    """The largest-minus-smallest spread's interval (with its SE and df) and the interval of
+    the smallest / largest ratio.
 
     ``jackknife``: stratified jackknife t; ``studentized``: bootstrap-t with ``draws`` (each
     group's multiplicities). The ratio's interval is the log-scale spread's, back-transformed:
@@ -211,7 +212,7 @@ def spread_statistics(
     logged = spread_interval(
         group_counts, metric=inference.log_metric(metric), confidence=confidence, draws=chosen
     )
-    return (spread.low, spread.high), (np.exp(-logged.high), np.exp(-logged.low))
+    return spread, (np.exp(-logged.high), np.exp(-logged.low))
 
 
 def paired_excess(

@@ -228,16 +228,17 @@ def between_groups(samples: AxisSamples, eligible: list[str]) -> pd.DataFrame:
     observed = observed_groups.max(axis=0) - observed_groups.min(axis=0)
     null_spread = null.max(axis=0) - null.min(axis=0)
     p_value = permutation_p_value(null_spread, observed, two_sided=False)
-    chance_mean = chance_sd = np.full(len(s.names), np.nan)
+    chance_mean = chance_sd = se = df = np.full(len(s.names), np.nan)
     if s.interval != "percentile":
         chance_mean, chance_sd = _mean_sd(null_spread)
-        (gap_low, gap_high), (ratio_low, ratio_high) = spread_statistics(
+        found, (ratio_low, ratio_high) = spread_statistics(
             [s.counts.counts[s.members[g]] for g in eligible],
             n_emotions=s.n_emotions,
             interval=s.interval,
             confidence=s.confidence,
             draws=[s.draws(g) for g in eligible] if s.interval == "studentized" else None,
         )
+        gap_low, gap_high, se, df = found.low, found.high, found.se, found.df
     else:
         if s.chance:
             chance_stack = np.stack([s.chance[g] for g in eligible])
@@ -276,8 +277,8 @@ def between_groups(samples: AxisSamples, eligible: list[str]) -> pd.DataFrame:
             "n_clips_reference": n_clips.loc[lowest].to_numpy(),
             "flagged": False,
             "note": f"spread over {len(eligible)} groups: {', '.join(eligible)}",
-            "se": np.nan,
-            "df": np.nan,
+            "se": se,
+            "df": df,
             "min_detectable_gap": np.nan,
             "resolvable": True,
             "interval_method": s.interval,

@@ -78,11 +78,14 @@ def test_spread_jackknife_is_stratified_by_group_by_hand() -> None:
     df = variance**2 / sum(float(v) ** 2 / (len(groups[g]) - 1) for g, v in variances.items())
     half = stats.t.ppf(0.975, df) * math.sqrt(variance)
 
-    (low, high), (ratio_low, ratio_high) = spread_statistics(
+    spread, (ratio_low, ratio_high) = spread_statistics(
         [actors(r) for r in groups.values()], n_emotions=1, interval="jackknife", confidence=0.95
     )
-    assert low[ACCURACY] == pytest.approx(7 / 30 - half)
-    assert high[ACCURACY] == pytest.approx(7 / 30 + half)
+    assert spread.estimate[ACCURACY] == pytest.approx(7 / 30)
+    assert spread.se[ACCURACY] == pytest.approx(math.sqrt(variance))
+    assert spread.df[ACCURACY] == pytest.approx(df)
+    assert spread.low[ACCURACY] == pytest.approx(7 / 30 - half)
+    assert spread.high[ACCURACY] == pytest.approx(7 / 30 + half)
 
     # the ratio smallest / largest = exp(-(log max - log min)), jackknifed on the log scale
     logged = {g: stratum_thetas(groups, g, lambda x: math.log(x)) for g in groups}
@@ -104,13 +107,14 @@ def test_spread_bootstrap_t_recomputes_the_stratified_se_in_every_resample() -> 
     groups = SPREAD_GROUPS
     rng = np.random.default_rng(3)
     draws = {g: bootstrap_multiplicities(len(r), 60, rng) for g, r in groups.items()}
-    (low, high), _ = spread_statistics(
+    spread, _ = spread_statistics(
         [actors(r) for r in groups.values()],
         n_emotions=1,
         interval="studentized",
         confidence=0.9,
         draws=list(draws.values()),
     )
+    low, high = spread.low, spread.high
     t = []
     for b in range(60):
         drawn = {g: copies(r, draws[g][b]) for g, r in groups.items()}
@@ -240,6 +244,8 @@ def test_every_gap_row_names_the_configured_interval_method(tmp_path: Path, meth
     between = gaps[(gaps["kind"] == "between_groups") & (gaps["system"] == "p")]
     excess = gaps.dropna(subset=["excess_ci_low"])
     assert not between.empty and not excess.empty
+    if method != "percentile":  # the spread's SE and df come with its interval
+        assert between["se"].notna().all() and (between["se"] > 0).any()
     if method == "jackknife":  # t intervals: symmetric about the estimate
         for rows, estimate, low, high in (
             (between, "gap", "ci_low", "ci_high"),
