@@ -44,6 +44,10 @@ REAL_METADATA = Path(__file__).resolve().parents[2] / "shared" / "crema-d"
 N_EMOTIONS = 6
 MU = 0.2  # logit of about 0.55 accuracy
 GAPS = (0.0, 0.05, 0.10, 0.20)
+#: simulated listeners on the same actors: logit MU + LISTENER_SHIFT + RHO * u_actor + v_actor,
+#: v ~ N(0, LISTENER_SD^2), no group effect (their no-gap condition's model-minus-listeners
+#: excess is the listeners' population gap with the sign turned)
+LISTENER_SHIFT, RHO, LISTENER_SD = -0.6, 0.8, 0.3
 #: name -> (actor logit SD in group A, in group B)
 SPREADS = {"none": (0.0, 0.0), "sd 0.5": (0.5, 0.5), "unequal 1.0/0.25": (1.0, 0.25)}
 METHODS = (
@@ -60,6 +64,7 @@ EXTRAS = {
         1,
     ),
     "A / B": (("percentile", "log jackknife-t"), 3),
+    "model - listeners": (("percentile", "jackknife-t", "bootstrap-t"), 4),
 }
 EXTRA_METHODS = tuple(f"{name}: {m}" for name, (methods, _) in EXTRAS.items() for m in methods)
 REPLICA_METHODS = ("t over replicas", "two-level percentile", "two-level t(df)")
@@ -162,11 +167,17 @@ def actor_counts_of(design: Design, predicted: np.ndarray) -> np.ndarray:
 
 
 def simulate(
-    design: Design, sd: tuple[float, float], delta: float, rng: np.random.Generator, shift=0.0
+    design: Design,
+    sd: tuple[float, float],
+    delta: float,
+    rng: np.random.Generator,
+    shift=0.0,
+    u: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Decisions on every clip of the design (emotion codes)."""
+    """Decisions on every clip of the design (emotion codes); ``u``: given actor effects."""
     in_a = np.arange(design.n_actors) < design.n_a
-    u = rng.normal(0.0, np.where(in_a, sd[0], sd[1]))
+    if u is None:
+        u = rng.normal(0.0, np.where(in_a, sd[0], sd[1]))
     logit = MU + shift + u + delta * in_a
     p_right = 1.0 / (1.0 + np.exp(-logit))
     right = rng.random(len(design.clip_actor)) < p_right[design.clip_actor]
@@ -198,6 +209,11 @@ def true_values(
     b = expected_counts(design.emotion_totals("B"), mean_right(MU + shift, sd[1]))
     m_a, m_b, m_all = (float(macro_f1(x)[0]) for x in (a, b, a + b))
     return m_a - m_b, m_a - m_all, m_a, m_a / m_b
+
+
+def listener_sd(sd: tuple[float, float]) -> tuple[float, float]:
+    """The listeners' actor-effect SD per group: ``sqrt((RHO sd)^2 + LISTENER_SD^2)``."""
+    return tuple(float(np.hypot(RHO * s, LISTENER_SD)) for s in sd)
 
 
 def solve_delta(design: Design, sd: tuple[float, float], gap: float) -> float:
@@ -235,14 +251,18 @@ def run_condition(condition: Condition) -> dict:
     design, sd = condition.design, SPREADS[condition.spread]
     delta = solve_delta(design, sd, condition.gap)
     truth = true_values(design, sd, delta)
+    listeners_gap = true_values(design, listener_sd(sd), 0.0, LISTENER_SHIFT)[0]
+    truths = (*truth, truth[0] - listeners_gap)
     rng = np.random.default_rng([condition.seed, condition.index])
     n_a, n_b = design.n_a, design.n_b
     labels = np.repeat([0, 1], [n_a, n_b])
     groups = np.where(labels == 0, "A", "B")
     out = {m: [] for m in (*METHODS, *EXTRA_METHODS)}
     gaps, detectable, chance_clip, chance_actor = [], [], [], []
+    in_a = labels == 0
     for _ in range(condition.reps):
-        predicted = simulate(design, sd, delta, rng)
+        u = rng.normal(0.0, np.where(in_a, sd[0], sd[1])) if condition.extras else None
+        predicted = simulate(design, sd, delta, rng, u=u)
         counts = actor_counts_of(design, predicted)
         a, b = counts[:n_a], counts[n_a:]
         jack_a = inference.jackknife(a, metric=macro_f1)
@@ -284,10 +304,13 @@ def run_condition(condition: Condition) -> dict:
             chance_actor.append(float(test.chance.sd[0]))
             chance_clip.append(_clip_shuffle_sd(design, predicted, rng))
             _extra_rows(out, counts, groups, draws, resamples, jack_a, boot_a)
+            listener_u = RHO * u + rng.normal(0.0, LISTENER_SD, len(u))
+            heard = simulate(design, sd, 0.0, rng, shift=LISTENER_SHIFT, u=listener_u)
+            _excess_rows(out, counts, actor_counts_of(design, heard), in_a, draws)
     return {
         "condition": condition,
         "truth": truth[0],
-        "truths": truth,
+        "truths": truths,
         "delta": delta,
         "results": {m: np.asarray(v, float) for m, v in out.items()},
         "gaps": np.asarray(gaps),
@@ -333,6 +356,41 @@ def _extra_rows(out, counts, groups, draws, resamples, jack_a, boot_a) -> None:
         )
     ratio = inference.ratio_interval(counts[in_a], counts[~in_a], metric=macro_f1)
     rows["A / B: log jackknife-t"] = (ratio.low, ratio.high)
+    for method, (low, high) in rows.items():
+        out[method].append((low[0], high[0], np.nan, np.nan))
+
+
+def _excess_rows(out, counts, heard, in_a, draws) -> None:
+    """Model minus listeners on the same actors: (gap of the model) - (gap of the listeners),
+    the actor resamples (and deletions) shared by both systems."""
+    from serbias.audit import _inference as inference
+    from serbias.audit._resampling import percentile_interval
+
+    model = {"A": counts[in_a], "B": counts[~in_a]}
+    listeners = {"A": heard[in_a], "B": heard[~in_a]}
+    boot = {
+        g: macro_f1(draws[g] @ model[g]) - macro_f1(draws[g] @ listeners[g]) for g in ("A", "B")
+    }
+    rows = {"model - listeners: percentile": percentile_interval(boot["A"] - boot["B"], 0.95)}
+    interval = inference.excess_interval(
+        model["A"],
+        listeners["A"],
+        model_reference=model["B"],
+        human_reference=listeners["B"],
+        metric=macro_f1,
+    )
+    rows["model - listeners: jackknife-t"] = (interval.low, interval.high)
+    paired = inference.paired_metric(macro_f1, n_columns=counts.shape[1])
+    pairs = {g: inference.paired_counts(model[g], listeners[g]) for g in ("A", "B")}
+    interval = inference.studentized_interval(
+        inference.jackknife(pairs["A"], metric=paired),
+        inference.bootstrap_group(pairs["A"], metric=paired, multiplicities=draws["A"]),
+        reference=inference.jackknife(pairs["B"], metric=paired),
+        reference_resamples=inference.bootstrap_group(
+            pairs["B"], metric=paired, multiplicities=draws["B"]
+        ),
+    )
+    rows["model - listeners: bootstrap-t"] = (interval.low, interval.high)
     for method, (low, high) in rows.items():
         out[method].append((low[0], high[0], np.nan, np.nan))
 

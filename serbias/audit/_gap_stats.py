@@ -4,17 +4,20 @@
 :mod:`serbias.audit._inference`, their p-value from the studentized permutation test (exact
 over all labelings when they are at most ``n_perm``) and their chance band from the same
 labelings of whole actors. ``percentile`` is the method before issue 13 and stays in
-:mod:`serbias.audit._gaps`.
+:mod:`serbias.audit._gaps`. The spread between groups and the model-minus-listeners excess
+follow the same setting (:func:`spread_statistics`, :func:`paired_excess`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from serbias.audit import _inference as inference
-from serbias.audit._resampling import bootstrap_multiplicities, rng_for
+from serbias.audit._resampling import bootstrap_multiplicities, percentile_interval, rng_for
+from serbias.audit._spread import spread_interval
 
 #: The level a gap's own test is read at (a headline also needs its BH-adjusted p below it).
 ALPHA = 0.05
@@ -37,6 +40,31 @@ METHODS = {
         "chance": "chance model: clips' decisions shuffled within each target emotion",
     },
 }
+
+
+@dataclass(frozen=True)
+class BootGap:
+    """A gap's actors, their count vectors and its percentile-bootstrap resamples.
+
+    Two gaps are paired (their difference, the model-minus-listeners excess, gets an interval)
+    when both were resampled on the same actors, as a model's and the listeners' are.
+    ``samples`` are the gap's bootstrap values (n_boot x metrics); ``counts`` and
+    ``reference_counts`` the two groups' per-actor count vectors (rows in ``actors`` order);
+    ``interval`` the ``audit.interval`` method, and with ``studentized`` ``draws`` are the two
+    groups' bootstrap multiplicities (the same streams as ``samples``).
+    """
+
+    actors: tuple[int, ...]
+    reference_actors: tuple[int, ...]
+    samples: np.ndarray
+    counts: np.ndarray
+    reference_counts: np.ndarray
+    interval: str = "percentile"
+    draws: tuple[np.ndarray, np.ndarray] | None = None
+
+    def pairs_with(self, other: BootGap) -> bool:
+        """Same actors in both groups (so the two gaps can be differenced actor by actor)."""
+        return self.actors == other.actors and self.reference_actors == other.reference_actors
 
 
 @dataclass(frozen=True)
@@ -158,4 +186,71 @@ def group_interval(
         found = inference.group_interval(sample, confidence=confidence)
     else:
         found = inference.studentized_interval(sample, resamples, confidence=confidence)
+    return found.low, found.high
+
+
+def spread_statistics(
+    group_counts: Sequence[np.ndarray],
+    *,
+    n_emotions: int,
+    interval: str,
+    confidence: float,
+    draws: Sequence[np.ndarray] | None = None,
+) -> tuple[inference.Interval, tuple[np.ndarray, np.ndarray]]:
+    """The largest-minus-smallest spread's interval (with its SE and df) and the interval of
+    the smallest / largest ratio.
+
+    ``jackknife``: stratified jackknife t; ``studentized``: bootstrap-t with ``draws`` (each
+    group's multiplicities). The ratio's interval is the log-scale spread's, back-transformed:
+    ``min / max = exp(-(max log m - min log m))``.
+    """
+    metric = inference.count_metric(n_emotions)
+    if interval == "studentized" and draws is None:
+        raise ValueError("studentized spread statistics need the groups' draws")
+    chosen = draws if interval == "studentized" else None
+    spread = spread_interval(group_counts, metric=metric, confidence=confidence, draws=chosen)
+    logged = spread_interval(
+        group_counts, metric=inference.log_metric(metric), confidence=confidence, draws=chosen
+    )
+    return spread, (np.exp(-logged.high), np.exp(-logged.low))
+
+
+def paired_excess(
+    model: BootGap, human: BootGap, *, n_emotions: int, confidence: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Interval of the model's gap minus the listeners' gap on the same actors.
+
+    ``percentile``: the paired resamples' differences; ``jackknife``: the paired statistic
+    jackknifed (deleting an actor from both systems), Welch df over the two groups;
+    ``studentized``: bootstrap-t of the same statistic on the model's draws.
+    """
+    if not model.pairs_with(human):
+        raise ValueError("paired excess: the model and the listeners have different actors")
+    if model.interval == "percentile":
+        return percentile_interval(model.samples - human.samples, confidence)
+    metric = inference.count_metric(n_emotions)
+    if model.interval != "studentized":
+        found = inference.excess_interval(
+            model.counts,
+            human.counts,
+            metric=metric,
+            model_reference=model.reference_counts,
+            human_reference=human.reference_counts,
+            confidence=confidence,
+        )
+        return found.low, found.high
+    if model.draws is None:
+        raise ValueError("studentized paired excess needs the model's draws")
+    paired = inference.paired_metric(metric, n_columns=np.shape(model.counts)[1])
+    group = inference.paired_counts(model.counts, human.counts)
+    reference = inference.paired_counts(model.reference_counts, human.reference_counts)
+    found = inference.studentized_interval(
+        inference.jackknife(group, metric=paired),
+        inference.bootstrap_group(group, metric=paired, multiplicities=model.draws[0]),
+        reference=inference.jackknife(reference, metric=paired),
+        reference_resamples=inference.bootstrap_group(
+            reference, metric=paired, multiplicities=model.draws[1]
+        ),
+        confidence=confidence,
+    )
     return found.low, found.high

@@ -16,10 +16,11 @@ import numpy as np
 import pandas as pd
 
 from serbias.audit import _inference as inference
-from serbias.audit._gap_stats import gap_statistics
+from serbias.audit._gap_stats import BootGap, gap_statistics, spread_statistics
 from serbias.audit._metrics import metrics_from_counts
 from serbias.audit._resampling import (
     ActorCounts,
+    bootstrap_multiplicities,
     percentile_interval,
     permutation_p_value,
     permutation_sums,
@@ -53,20 +54,8 @@ GAP_COLUMNS = [
     "df",
     "min_detectable_gap",
     "resolvable",
+    "interval_method",
 ]
-
-
-@dataclass(frozen=True)
-class BootGap:
-    """A gap's bootstrap resamples (n_boot x metrics) and the actors they were drawn from.
-
-    Two gaps are paired (their difference gets an interval) when both were resampled on the
-    same actors, as a model's and the listeners' are.
-    """
-
-    actors: tuple[int, ...]
-    reference_actors: tuple[int, ...]
-    samples: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -97,6 +86,15 @@ class AxisSamples:
     interval: str = "percentile"
     resamples: inference.AxisBootstrap | None = None
 
+    def draws(self, group: str) -> np.ndarray:
+        """The group's bootstrap multiplicities (resamples x its actors), from the same stream
+        as :attr:`boot`."""
+        return bootstrap_multiplicities(
+            len(self.members[group]),
+            len(self.boot[group]),
+            rng_for(self.seed, "boot", self.axis, group),
+        )
+
     def group_metric(self, group: str) -> np.ndarray:
         """A group's metrics from its summed counts (equal to :attr:`point`, tested)."""
         return metrics_from_counts(
@@ -119,6 +117,7 @@ def reference_gaps(
             group=g,
             reference=reference,
             names=s.names,
+            interval=s.interval,
             value=s.point.loc[g].to_numpy(),
             reference_value=s.point.loc[reference].to_numpy(),
             sizes=(s.sizes.loc[g], s.sizes.loc[reference]),
@@ -158,6 +157,10 @@ def reference_gaps(
             tuple(s.counts.actor_ids[s.members[g]]),
             tuple(s.counts.actor_ids[s.members[reference]]),
             boot_gap,
+            counts=s.counts.counts[s.members[g]],
+            reference_counts=s.counts.counts[s.members[reference]],
+            interval=s.interval,
+            draws=(s.draws(g), s.draws(reference)) if s.interval == "studentized" else None,
         )
     return gaps, boot_gaps
 
@@ -197,8 +200,10 @@ def between_groups(samples: AxisSamples, eligible: list[str]) -> pd.DataFrame:
     """Largest minus smallest group value among comparable groups, and smallest / largest.
 
     These are fairlearn's ``between_groups`` difference and ratio, restricted to groups with
-    enough actors. The p-value is an omnibus permutation test: could shuffling actors among
-    these groups produce a spread this large?
+    enough actors. Their intervals follow ``audit.interval`` (percentile actor bootstrap, or
+    :func:`~serbias.audit._gap_stats.spread_statistics`). The p-value is an omnibus
+    permutation test: could shuffling actors among these groups produce a spread this large?
+    Outside ``percentile`` the no-bias band is that of the same shuffles of whole actors.
     """
     s = samples
     point = s.point.loc[eligible].to_numpy(dtype=float)
@@ -207,9 +212,6 @@ def between_groups(samples: AxisSamples, eligible: list[str]) -> pd.DataFrame:
     highest = np.asarray(eligible)[point.argmax(axis=0)]
     lowest = np.asarray(eligible)[point.argmin(axis=0)]
 
-    stacked = np.stack([s.boot[g] for g in eligible])
-    spread = stacked.max(axis=0) - stacked.min(axis=0)
-    ratio_boot = divide(stacked.min(axis=0), stacked.max(axis=0))
     pool = np.concatenate([s.members[g] for g in eligible])
     labels = np.repeat(np.arange(len(eligible)), [len(s.members[g]) for g in eligible])
     null = metrics_from_counts(
@@ -224,14 +226,31 @@ def between_groups(samples: AxisSamples, eligible: list[str]) -> pd.DataFrame:
     )
     observed_groups = np.stack([s.group_metric(g) for g in eligible])
     observed = observed_groups.max(axis=0) - observed_groups.min(axis=0)
-    p_value = permutation_p_value(null.max(axis=0) - null.min(axis=0), observed, two_sided=False)
-    chance_mean = chance_sd = np.full(len(s.names), np.nan)
-    if s.chance:
-        chance_stack = np.stack([s.chance[g] for g in eligible])
-        chance_spread = chance_stack.max(axis=0) - chance_stack.min(axis=0)
-        chance_mean, chance_sd = _mean_sd(chance_spread)
-    gap_low, gap_high = percentile_interval(spread, s.confidence)
-    ratio_low, ratio_high = percentile_interval(ratio_boot, s.confidence)
+    null_spread = null.max(axis=0) - null.min(axis=0)
+    p_value = permutation_p_value(null_spread, observed, two_sided=False)
+    chance_mean = chance_sd = se = df = np.full(len(s.names), np.nan)
+    if s.interval != "percentile":
+        chance_mean, chance_sd = _mean_sd(null_spread)
+        found, (ratio_low, ratio_high) = spread_statistics(
+            [s.counts.counts[s.members[g]] for g in eligible],
+            n_emotions=s.n_emotions,
+            interval=s.interval,
+            confidence=s.confidence,
+            draws=[s.draws(g) for g in eligible] if s.interval == "studentized" else None,
+        )
+        gap_low, gap_high, se, df = found.low, found.high, found.se, found.df
+    else:
+        if s.chance:
+            chance_stack = np.stack([s.chance[g] for g in eligible])
+            chance_spread = chance_stack.max(axis=0) - chance_stack.min(axis=0)
+            chance_mean, chance_sd = _mean_sd(chance_spread)
+        stacked = np.stack([s.boot[g] for g in eligible])
+        gap_low, gap_high = percentile_interval(
+            stacked.max(axis=0) - stacked.min(axis=0), s.confidence
+        )
+        ratio_low, ratio_high = percentile_interval(
+            divide(stacked.min(axis=0), stacked.max(axis=0)), s.confidence
+        )
     n_actors = s.sizes["n_actors"]
     n_clips = s.sizes["n_clips"]
     return pd.DataFrame(
@@ -258,10 +277,11 @@ def between_groups(samples: AxisSamples, eligible: list[str]) -> pd.DataFrame:
             "n_clips_reference": n_clips.loc[lowest].to_numpy(),
             "flagged": False,
             "note": f"spread over {len(eligible)} groups: {', '.join(eligible)}",
-            "se": np.nan,
-            "df": np.nan,
+            "se": se,
+            "df": df,
             "min_detectable_gap": np.nan,
             "resolvable": True,
+            "interval_method": s.interval,
         }
     )
 
@@ -280,6 +300,7 @@ def _gap_rows(
     group: str,
     reference: str,
     names: list[str],
+    interval: str,
     value: np.ndarray,
     reference_value: np.ndarray,
     sizes: tuple[pd.Series, pd.Series],
@@ -295,7 +316,8 @@ def _gap_rows(
     """Rows of one group-vs-reference comparison; a flagged group gets sizes and a note only.
 
     ``chance`` are chance-model gaps (summarised by mean and SD), ``chance_band`` an
-    actor-level band's mean and SD; ``power`` is the gap's SE, df and minimum detectable gap.
+    actor-level band's mean and SD; ``power`` is the gap's SE, df and minimum detectable gap;
+    ``interval`` the ``audit.interval`` method the row's intervals come from.
     """
     blank = np.full(len(names), np.nan)
     flagged = gap_ci is None
@@ -332,6 +354,7 @@ def _gap_rows(
             "df": df,
             "min_detectable_gap": detectable,
             "resolvable": resolvable and not flagged,
+            "interval_method": interval,
         }
     )
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Final
 
 import numpy as np
@@ -49,6 +50,11 @@ class Counts:
             parts[name] = counts[..., start : start + width]
             start += width
         return cls(**parts)
+
+    @cached_property
+    def f1(self) -> np.ndarray:
+        """Per-emotion F1, computed once for macro-F1 and the per-emotion rows."""
+        return _ratio(2 * self.tp, 2 * self.tp + self.fp + self.fn)
 
 
 @dataclass(frozen=True)
@@ -91,7 +97,7 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
 
 
 def _f1(c: Counts) -> np.ndarray:
-    return _ratio(2 * c.tp, 2 * c.tp + c.fp + c.fn)
+    return c.f1
 
 
 METRICS: Final = (

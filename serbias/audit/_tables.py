@@ -13,8 +13,8 @@ import pandas as pd
 
 from serbias.audit._analysis import Analysis
 from serbias.audit._findings import adjust_p_values
+from serbias.audit._gap_stats import paired_excess
 from serbias.audit._gaps import GAP_COLUMNS
-from serbias.audit._resampling import percentile_interval
 
 #: Columns gaps.csv adds to :data:`GAP_COLUMNS`.
 COMBINED_COLUMNS = [
@@ -43,8 +43,9 @@ def combine_gaps(
 ) -> pd.DataFrame:
     """All gap tables, with BH-adjusted p-values per scored set and the listeners' gaps alongside.
 
-    The model-minus-listeners difference of a gap gets an interval only when both were
-    resampled on exactly the same actors (the resamples are then paired).
+    The model-minus-listeners difference of a gap gets an interval, by the audit's
+    ``audit.interval`` method, only when both were measured on exactly the same actors (the
+    statistic is then paired actor by actor: :func:`~serbias.audit._gap_stats.paired_excess`).
     """
     frames = []
     for analysis in analyses:
@@ -84,13 +85,11 @@ def _add_human(gaps: pd.DataFrame, model: Analysis, human: Analysis, confidence:
             gaps.loc[index, "human_gap"] = human_gaps.loc[key, "gap"]
     for (axis, group, reference), boot_gap in model.boot_gaps.items():
         paired = human.boot_gaps.get((axis, group, reference))
-        if (
-            paired is None
-            or paired.actors != boot_gap.actors
-            or paired.reference_actors != boot_gap.reference_actors
-        ):
+        if paired is None or not boot_gap.pairs_with(paired):
             continue
-        low, high = percentile_interval(boot_gap.samples - paired.samples, confidence)
+        low, high = paired_excess(
+            boot_gap, paired, n_emotions=len(model.emotions), confidence=confidence
+        )
         rows = gaps.index[
             (gaps["kind"] == "vs_reference") & (gaps["axis"] == axis) & (gaps["group"] == group)
         ]
