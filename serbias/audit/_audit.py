@@ -10,7 +10,7 @@ import pandas as pd
 
 from serbias.audit._analysis import BY_GROUP_COLUMNS, Analysis, Resampling, analyse
 from serbias.audit._axes import clip_columns
-from serbias.audit._baselines import human_scored
+from serbias.audit._baselines import human_scored, wants_listeners
 from serbias.audit._findings import Finding, headline_findings, power_sentences
 from serbias.audit._groups import group_labels
 from serbias.audit._replicas import replica_summary
@@ -42,8 +42,9 @@ def run_audit(
     audited as separate systems (named by file stem) unless they look like bootstrap replicas
     of one model (``replicas=None`` decides from their names and clip sets): then they are
     pooled into an out-of-bag ensemble and the reference study's replica summary is added.
-    With ``settings.human_baseline``, the listeners' voice-only responses are audited too (on
-    the split's clips, else the predicted clips, else the whole corpus); no CSV is then needed.
+    With ``settings.human_baseline`` (``auto``: when the clips have voice votes), the listeners'
+    voice-only responses are audited too (on the split's clips, else the predicted clips, else
+    the whole corpus); no CSV is then needed.
     """
     say = progress or (lambda _message: None)
     settings = settings.seeded()
@@ -62,7 +63,8 @@ def run_audit(
         strict=strict,
         say=say,
     )
-    if not loaded and not settings.human_baseline:
+    listeners = wants_listeners(settings.human_baseline, clips)
+    if not loaded and not listeners:
         raise SerbiasError("nothing to audit: give prediction CSVs, or --human-baseline")
     pooled = pool_replicas(loaded, replicas)
     to_audit = [pooled] if pooled is not None else loaded
@@ -89,7 +91,7 @@ def run_audit(
 
     human_info = None
     human_analysis = None
-    if settings.human_baseline:
+    if listeners:
         say("auditing the human listeners")
         human_analysis, human_info = _listeners(
             clips, labels, scope, loaded, analyses, resampling, references

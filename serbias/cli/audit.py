@@ -119,13 +119,22 @@ def audit(
         ),
     ] = None,
     human_baseline: Annotated[
-        bool,
+        bool | None,
         typer.Option(
-            "--human-baseline",
-            help="Also audit the human listeners (voice-only votes of tabulatedVotes.csv) "
-            "\\[audit.human_baseline].",
+            "--human-baseline/--no-human-baseline",
+            help="Audit the human listeners (voice-only votes of tabulatedVotes.csv) or not; "
+            "default auto: whenever the corpus has voice votes \\[audit.human_baseline].",
+            show_default=False,
         ),
-    ] = False,
+    ] = None,
+    meaningful_gap: Annotated[
+        float | None,
+        typer.Option(
+            "--meaningful-gap",
+            help="Smallest macro-F1 gap worth finding: a design that cannot detect it at 80% "
+            "power says 'cannot tell' \\[audit.meaningful_gap].",
+        ),
+    ] = None,
     strict: Annotated[
         bool,
         typer.Option("--strict", help="Predicted clips missing from the corpus are an error."),
@@ -164,7 +173,8 @@ def audit(
         confidence=confidence,
         interval=interval,
         age_edges=_ages(age_edges),
-        human_baseline=human_baseline or None,
+        human_baseline=human_baseline,
+        meaningful_gap=meaningful_gap,
         track=track,
     )
     with err_console.status("auditing") as status:
