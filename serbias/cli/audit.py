@@ -186,10 +186,8 @@ def audit(
             progress=lambda message: status.update(message),
         )
     result, files = output.result, output.files
+    console.print(_verdict_table(result))
     if len(result.systems) > 1:
-        # one row per model: the comparison a multi-model audit (the pipeline's) is for
-        for table in _comparison_tables(result):
-            console.print(table)
         console.print(
             f"All {len(result.findings)} headline gaps (every axis and metric) and each "
             "model's multiple-testing note are in the report.",
@@ -236,50 +234,27 @@ def _summary_table(result):
     return table
 
 
-def _comparison_tables(result):
-    """Per target, one row per model: overall macro-F1 and its sex and race macro-F1 gaps
-    (two lines a cell, so the table fits an 80-column terminal)."""
+def _verdict_table(result):
+    """The report's verdict table, word for word: one row per system and target."""
     from rich import box
     from rich.table import Table
+    from rich.text import Text
 
-    from serbias.audit import PRIMARY_AXES, PRIMARY_METRIC, p_text
+    from serbias.audit import HUMAN_SYSTEM
+    from serbias.audit._verdicts import verdict_display
 
+    columns, rows = verdict_display(result.verdicts, listeners=HUMAN_SYSTEM)
     level = round(result.settings.confidence * 100)
-    by_group, gaps = result.by_group, result.gaps
-    overall = by_group[(by_group["axis"] == "overall") & (by_group["metric"] == PRIMARY_METRIC)]
-    gaps = gaps[
-        (gaps["kind"] == "vs_reference")
-        & (gaps["metric"] == PRIMARY_METRIC)
-        & gaps["axis"].isin(PRIMARY_AXES)
-        & ~gaps["flagged"]
-    ]
-    tables = []
-    for target, rows in overall.groupby("target", sort=False):
-        table = Table(
-            title=f"Scored on {target} labels: macro-F1 gap, group minus reference [{level}% CI]",
-            title_justify="left",
-            box=box.SIMPLE_HEAD,
-        )
-        table.add_column("Model", no_wrap=True)
-        table.add_column("Macro-F1", justify="right")
-        scored = gaps[gaps["target"] == target]
-        for axis in PRIMARY_AXES:
-            pairs = scored[scored["axis"] == axis][["group", "reference"]].drop_duplicates()
-            label = " / ".join(f"{g}\n- {r}" for g, r in pairs.itertuples(index=False)) or axis
-            table.add_column(label, justify="right", no_wrap=True)
-        for row in rows.itertuples(index=False):
-            near = (row.system, target) in result.near_chance
-            cells = [row.system + (" (near chance)" if near else ""), f"{row.value:.3f}"]
-            for axis in PRIMARY_AXES:
-                found = scored[(scored["system"] == row.system) & (scored["axis"] == axis)]
-                if found.empty:
-                    cells.append("")
-                    continue
-                gap = found.iloc[0]
-                cells.append(
-                    f"{gap['gap']:+.3f} p {p_text(gap['p_value'])}\n"
-                    f"[{gap['ci_low']:+.2f}, {gap['ci_high']:+.2f}]"
-                )
-            table.add_row(*cells)
-        tables.append(table)
-    return tables
+    table = Table(
+        title=f"Verdicts: macro-F1 gap, group minus reference [{level}% CI] "
+        f"(meaningful gap {result.settings.meaningful_gap:g})",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
+    for column in columns:
+        numeric = "[CI]" in column or column == "p (BH)"
+        table.add_column(column, justify="right" if numeric else "left")
+    styles = {"gap found": "bold red", "cannot tell": "yellow", "uninformative": "dim"}
+    for row in rows:
+        table.add_row(*(Text(c, style=styles.get(c, "")) for c in row))
+    return table
