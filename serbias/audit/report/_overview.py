@@ -102,7 +102,10 @@ def ground_truth_box(planted: tuple[PlantedBias, ...], table: pd.DataFrame) -> S
             if 0 < len(recovered) <= _NAMED:
                 line += f" ({_sets(recovered)})"
             if len(missed):
-                counts = missed["outcome"].value_counts()
+                why = missed["outcome"].where(
+                    missed["outcome"] != "missed", "missed (" + missed["verdict"] + ")"
+                )
+                counts = why.value_counts()
                 line += "; not recovered: " + ", ".join(f"{n} {word}" for word, n in counts.items())
                 if len(missed) <= _NAMED:
                     line += f" ({_sets(missed)})"
