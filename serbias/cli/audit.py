@@ -186,7 +186,8 @@ def audit(
             progress=lambda message: status.update(message),
         )
     result, files = output.result, output.files
-    console.print(_verdict_table(result))
+    for table in _verdict_tables(result, console.width):
+        console.print(table)
     if len(result.systems) > 1:
         console.print(
             f"All {len(result.findings)} headline gaps (every axis and metric) and each "
@@ -234,8 +235,9 @@ def _summary_table(result):
     return table
 
 
-def _verdict_table(result):
-    """The report's verdict table, word for word: one row per system and target."""
+def _verdict_tables(result, width: int):
+    """The report's verdict table, word for word: one row per system and target; on a
+    terminal too narrow for it, one table per axis so that every number stays whole."""
     from rich import box
     from rich.table import Table
     from rich.text import Text
@@ -245,16 +247,48 @@ def _verdict_table(result):
 
     columns, rows = verdict_display(result.verdicts, listeners=HUMAN_SYSTEM)
     level = round(result.settings.confidence * 100)
-    table = Table(
-        title=f"Verdicts: macro-F1 gap, group minus reference [{level}% CI] "
-        f"(meaningful gap {result.settings.meaningful_gap:g})",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
+    title = (
+        f"Verdicts: macro-F1 gap, group minus reference [{level}% CI] "
+        f"(meaningful gap {result.settings.meaningful_gap:g})"
     )
-    for column in columns:
-        numeric = "[CI]" in column or column == "p (BH)"
-        table.add_column(column, justify="right" if numeric else "left")
+    # system over target, values over their intervals: two lines a cell, 80 columns enough
+    columns = [f"{columns[0]}\n{columns[1]}", *columns[2:]]
+    rows = [[f"{row[0]}\n{row[1]}", *row[2:]] for row in rows]
+    head, per_axis = 2, 3  # system/target, macro-F1; then gap, p (BH), verdict per axis
+    n_axes = (len(columns) - head) // per_axis
+    cells = [[row[0], *(c.replace(" [", "\n[") for c in row[1:])] for row in rows]
+    headers = [c.replace(" - ", "\n- ").replace(" gap [CI]", "\ngap [CI]") for c in columns]
+    widths = [
+        max(len(line) for text in [headers[i], *(r[i] for r in cells)] for line in text.split("\n"))
+        for i in range(len(columns))
+    ]
+    whole = list(range(len(columns)))
+    parts = (
+        [whole]
+        if sum(widths) + 2 * len(columns) <= width or n_axes < 2
+        else [
+            [*range(head), *range(head + a * per_axis, head + (a + 1) * per_axis)]
+            for a in range(n_axes)
+        ]
+    )
     styles = {"gap found": "bold red", "cannot tell": "yellow", "uninformative": "dim"}
-    for row in rows:
-        table.add_row(*(Text(c, style=styles.get(c, "")) for c in row))
-    return table
+    tables = []
+    for part in parts:
+        table = Table(
+            title=title,
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+            collapse_padding=True,
+        )
+        for i in part:
+            number = "[CI]" in columns[i] or columns[i] == "p (BH)"
+            table.add_column(
+                headers[i],
+                justify="right" if number else "left",
+                min_width=widths[i] if number or i == 0 else None,
+            )
+        for row in cells:
+            table.add_row(*(Text(row[i], style=styles.get(row[i], "")) for i in part))
+        tables.append(table)
+    return tables
