@@ -170,13 +170,14 @@ def test_an_audit_of_several_models_nests_one_comparable_run_per_model(tmp_path,
               str(tmp_path / "audit"), *FAST],
     )  # fmt: skip
     assert done.exit_code == 0, done.output
-    # the terminal shows one row per model: its macro-F1 and sex gap with interval and p
-    assert "Scored on intended labels: macro-F1 gap" in done.output
+    # the terminal shows the verdict table: per model and target its macro-F1 and sex gap
+    # with interval, BH-adjusted p and verdict word
+    assert "Verdicts: macro-F1 gap" in done.output
     gaps = json.loads((tmp_path / "audit" / "metrics.json").read_text())
     for system in ("test", "vendor"):
         gap = gaps[f"{system}.intended.sex.Female_vs_Male.macro_f1.gap"]
         row = next(line for line in done.output.splitlines() if line.strip().startswith(system))
-        assert f"{gap:+.3f} p " in row
+        assert f"{gap:+.3f}" in row
     runs = _audit_runs()
     (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     children = {r.info.run_name: r for r in runs if r is not parent}

@@ -117,8 +117,8 @@ def test_an_svm_hyperparameter_retrains_only_the_svms(locked_project):
         f"{stage}@svm-{labels}" for stage in ("train", "train-bootstrap") for labels in LABEL_KINDS
     }
     stale = _out_of_date(locked_project)
-    assert not any(s.startswith(("train@cnn", "train@multitask", "predict@cnn", "train-bootstrap@cnn"))
-                   for s in stale)  # fmt: skip
+    others = ("train@cnn", "train@multitask", "predict@cnn", "train-bootstrap@cnn")
+    assert not any(s.startswith(others) for s in stale)
     assert "audit" in stale
 
 

@@ -65,6 +65,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "--interval", "percentile", "--min-actors", "3", "--reference", "sex=Female",
         "--reference", "race=Caucasian", "--reference", "race_binary=Caucasian",
         "--reference", "ethnicity=Not Hispanic", "--reference", "age_band=20-29",
+        "--no-human-baseline",  # recorded without the listeners (now audited by default)
         "--no-track")  # fmt: skip
     return root
 

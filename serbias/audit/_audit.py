@@ -10,7 +10,7 @@ import pandas as pd
 
 from serbias.audit._analysis import BY_GROUP_COLUMNS, Analysis, Resampling, analyse
 from serbias.audit._axes import clip_columns
-from serbias.audit._baselines import human_scored
+from serbias.audit._baselines import human_scored, wants_listeners
 from serbias.audit._findings import Finding, headline_findings, power_sentences
 from serbias.audit._groups import group_labels
 from serbias.audit._replicas import replica_summary
@@ -43,8 +43,9 @@ def run_audit(
     audited as separate systems (named by file stem) unless they look like bootstrap replicas
     of one model (``replicas=None`` decides from their names and clip sets): then they are
     pooled into an out-of-bag ensemble and the reference study's replica summary is added.
-    With ``settings.human_baseline``, the listeners' voice-only responses are audited too (on
-    the split's clips, else the predicted clips, else the whole corpus); no CSV is then needed.
+    With ``settings.human_baseline`` (``auto``: when the clips have voice votes), the listeners'
+    voice-only responses are audited too (on the split's clips, else the predicted clips, else
+    the whole corpus); no CSV is then needed.
     """
     say = progress or (lambda _message: None)
     settings = settings.seeded()
@@ -63,6 +64,7 @@ def run_audit(
         strict=strict,
         say=say,
     )
+    listeners = wants_listeners(settings.human_baseline, clips)
     pooled = pool_replicas(loaded, replicas)
     replica_sets = [(pooled, loaded)] if pooled is not None else []
     for directory in replica_dirs(prediction_csvs):
@@ -73,7 +75,7 @@ def run_audit(
     to_audit = [pooled] if pooled is not None else list(loaded)
     to_audit += [pooled_set for pooled_set, _ in replica_sets if pooled_set is not pooled]
     _check_unique(to_audit)
-    if not to_audit and not settings.human_baseline:
+    if not to_audit and not listeners:
         raise SerbiasError("nothing to audit: give prediction CSVs, or --human-baseline")
 
     analyses: list[Analysis] = []
@@ -98,7 +100,7 @@ def run_audit(
 
     human_info = None
     human_analysis = None
-    if settings.human_baseline:
+    if listeners:
         say("auditing the human listeners")
         human_analysis, human_info = _listeners(
             clips, labels, scope, to_audit, analyses, resampling, references

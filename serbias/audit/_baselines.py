@@ -25,6 +25,17 @@ HUMAN_SYSTEM = "human listeners"
 VOICE_VOTE_COLUMNS = tuple(f"voice_{letter}" for letter in vocab.VOTE_LETTERS)
 
 
+def has_voice_votes(clips: pd.DataFrame) -> bool:
+    """Whether the clip table carries the voice-only vote counts the listener baseline needs."""
+    return all(column in clips.columns for column in VOICE_VOTE_COLUMNS)
+
+
+def wants_listeners(choice: bool | str, clips: pd.DataFrame) -> bool:
+    """``audit.human_baseline`` resolved for ``clips``: true and false force it; ``auto``
+    audits the listeners whenever the corpus has voice votes and skips them silently else."""
+    return has_voice_votes(clips) if choice == "auto" else bool(choice)
+
+
 def chance_counts(scored: Scored, *, n_chance: int, seed: int) -> np.ndarray | None:
     """Per-actor counts under the chance model, one table per shuffle (n_chance x actors x M).
 

@@ -82,6 +82,19 @@ class AuditResult:
     near_chance: frozenset[tuple[str, str]] = frozenset()
 
     @property
+    def verdicts(self) -> pd.DataFrame:
+        """The verdict table (one row per scored set and primary axis, see
+        :func:`serbias.audit._verdicts.verdict_table`)."""
+        from serbias.audit._verdicts import verdict_table
+
+        return verdict_table(
+            self.by_group,
+            self.gaps,
+            near_chance=self.near_chance,
+            meaningful_gap=self.settings.meaningful_gap,
+        )
+
+    @property
     def stated_settings(self) -> dict[str, Any]:
         """The settings as run, for audit.json and the MLflow run: every field of
         :class:`AuditParams`, with ``split_name`` None when no split restricted the clips."""

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from serbias.audit._audit import run_audit
+from serbias.audit._ground_truth import read_planted
 from serbias.audit._result import AuditResult
 from serbias.audit._tracking import track_audit
 from serbias.audit.report import write_audit
@@ -38,8 +39,9 @@ def audit_stage(
 ) -> AuditOutput:
     """Audit ``predictions`` (default: ``paths.predictions``) against the corpus at
     ``paths.data``, write the outputs to ``paths.audit`` and, with ``settings.track``, log
-    them to MLflow. ``split`` is a split JSON restricting the clips to
-    ``settings.split_name``; ``strict`` makes clips missing from the corpus an error."""
+    them to MLflow; a synthetic corpus's ``synth.json`` adds the report's ground-truth box.
+    ``split`` is a split JSON restricting the clips to ``settings.split_name``; ``strict``
+    makes clips missing from the corpus an error."""
     from serbias.corpus.reader import read_corpus
     from serbias.corpus.split import load_split
 
@@ -49,7 +51,7 @@ def audit_stage(
 
         tracking.check_tracking()  # fail before the audit's work, not after it
     sources = list(predictions)
-    if not sources and not settings.human_baseline:
+    if not sources and settings.human_baseline is not True:
         if not paths.predictions.exists():
             raise SerbiasError(
                 f"no predictions given and {paths.predictions} does not exist "
@@ -61,7 +63,8 @@ def audit_stage(
     splits = load_split(split, clips) if split is not None else None
     result = run_audit(sources, clips, settings, split=splits, strict=strict, progress=say)
     say(f"writing {paths.audit}")
-    files = write_audit(result, paths.audit)
+    # a synthetic corpus knows the answer: the report checks the audit against it
+    files = write_audit(result, paths.audit, planted=read_planted(paths.data))
     run_id = None
     if settings.track:
         say("logging to MLflow")

@@ -25,6 +25,8 @@ DECISIONS: Final[tuple[Decision, ...]] = ("threshold", "argmax")
 IntervalMethod = Literal["jackknife", "studentized", "percentile"]
 INTERVALS: Final[tuple[IntervalMethod, ...]] = ("jackknife", "studentized", "percentile")
 DEFAULT_MIN_ACTORS: Final = 4
+#: true: always audit the listeners; false: never; auto: whenever the corpus has voice votes
+HumanBaseline = bool | Literal["auto"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,7 +51,10 @@ class AuditParams:
     min_actors: int = DEFAULT_MIN_ACTORS
     age_edges: tuple[int, ...] = DEFAULT_AGE_EDGES
     column_map: tuple[str, ...] = ()
-    human_baseline: bool = False
+    human_baseline: HumanBaseline = "auto"
+    #: the smallest macro-F1 gap worth finding: a gap not found by a design that could only
+    #: detect larger ones (80% power) is "cannot tell", not "no gap found"
+    meaningful_gap: float = 0.10
     track: bool = True  # log the audit as a run of MLflow experiment serbias-audit
 
     def __post_init__(self) -> None:
@@ -72,6 +77,12 @@ class AuditParams:
             raise SerbiasError(
                 f"audit.interval: {self.interval!r} is not one of {', '.join(INTERVALS)}"
             )
+        if self.human_baseline not in (True, False, "auto"):
+            raise SerbiasError(
+                f"audit.human_baseline: {self.human_baseline!r} is not one of true, false, auto"
+            )
+        if not 0.0 < self.meaningful_gap <= 1.0:
+            raise SerbiasError(f"audit.meaningful_gap: {self.meaningful_gap} is not in (0, 1]")
         if self.min_actors < 2:
             raise SerbiasError(f"audit.min_actors: {self.min_actors} must be at least 2")
         edges = self.age_edges

@@ -119,13 +119,22 @@ def audit(
         ),
     ] = None,
     human_baseline: Annotated[
-        bool,
+        bool | None,
         typer.Option(
-            "--human-baseline",
-            help="Also audit the human listeners (voice-only votes of tabulatedVotes.csv) "
-            "\\[audit.human_baseline].",
+            "--human-baseline/--no-human-baseline",
+            help="Audit the human listeners (voice-only votes of tabulatedVotes.csv) or not; "
+            "default auto: whenever the corpus has voice votes \\[audit.human_baseline].",
+            show_default=False,
         ),
-    ] = False,
+    ] = None,
+    meaningful_gap: Annotated[
+        float | None,
+        typer.Option(
+            "--meaningful-gap",
+            help="Smallest macro-F1 gap worth finding: a design that cannot detect it at 80% "
+            "power says 'cannot tell' \\[audit.meaningful_gap].",
+        ),
+    ] = None,
     strict: Annotated[
         bool,
         typer.Option("--strict", help="Predicted clips missing from the corpus are an error."),
@@ -164,7 +173,8 @@ def audit(
         confidence=confidence,
         interval=interval,
         age_edges=_ages(age_edges),
-        human_baseline=human_baseline or None,
+        human_baseline=human_baseline,
+        meaningful_gap=meaningful_gap,
         track=track,
     )
     with err_console.status("auditing") as status:
@@ -176,10 +186,9 @@ def audit(
             progress=lambda message: status.update(message),
         )
     result, files = output.result, output.files
+    for table in _verdict_tables(result, console.width):
+        console.print(table)
     if len(result.systems) > 1:
-        # one row per model: the comparison a multi-model audit (the pipeline's) is for
-        for table in _comparison_tables(result):
-            console.print(table)
         console.print(
             f"All {len(result.findings)} headline gaps (every axis and metric) and each "
             "model's multiple-testing note are in the report.",
@@ -226,50 +235,60 @@ def _summary_table(result):
     return table
 
 
-def _comparison_tables(result):
-    """Per target, one row per model: overall macro-F1 and its sex and race macro-F1 gaps
-    (two lines a cell, so the table fits an 80-column terminal)."""
+def _verdict_tables(result, width: int):
+    """The report's verdict table, word for word: one row per system and target; on a
+    terminal too narrow for it, one table per axis so that every number stays whole."""
     from rich import box
     from rich.table import Table
+    from rich.text import Text
 
-    from serbias.audit import PRIMARY_AXES, PRIMARY_METRIC, p_text
+    from serbias.audit import HUMAN_SYSTEM
+    from serbias.audit._verdicts import verdict_display
 
+    columns, rows = verdict_display(result.verdicts, listeners=HUMAN_SYSTEM)
     level = round(result.settings.confidence * 100)
-    by_group, gaps = result.by_group, result.gaps
-    overall = by_group[(by_group["axis"] == "overall") & (by_group["metric"] == PRIMARY_METRIC)]
-    gaps = gaps[
-        (gaps["kind"] == "vs_reference")
-        & (gaps["metric"] == PRIMARY_METRIC)
-        & gaps["axis"].isin(PRIMARY_AXES)
-        & ~gaps["flagged"]
+    title = (
+        f"Verdicts: macro-F1 gap, group minus reference [{level}% CI] "
+        f"(meaningful gap {result.settings.meaningful_gap:g})"
+    )
+    # system over target, values over their intervals: two lines a cell, 80 columns enough
+    columns = [f"{columns[0]}\n{columns[1]}", *columns[2:]]
+    rows = [[f"{row[0]}\n{row[1]}", *row[2:]] for row in rows]
+    head, per_axis = 2, 3  # system/target, macro-F1; then gap, p (BH), verdict per axis
+    n_axes = (len(columns) - head) // per_axis
+    cells = [[row[0], *(c.replace(" [", "\n[") for c in row[1:])] for row in rows]
+    headers = [c.replace(" - ", "\n- ").replace(" gap [CI]", "\ngap [CI]") for c in columns]
+    widths = [
+        max(len(line) for text in [headers[i], *(r[i] for r in cells)] for line in text.split("\n"))
+        for i in range(len(columns))
     ]
+    whole = list(range(len(columns)))
+    parts = (
+        [whole]
+        if sum(widths) + 2 * len(columns) <= width or n_axes < 2
+        else [
+            [*range(head), *range(head + a * per_axis, head + (a + 1) * per_axis)]
+            for a in range(n_axes)
+        ]
+    )
+    styles = {"gap found": "bold red", "cannot tell": "yellow", "uninformative": "dim"}
     tables = []
-    for target, rows in overall.groupby("target", sort=False):
+    for part in parts:
         table = Table(
-            title=f"Scored on {target} labels: macro-F1 gap, group minus reference [{level}% CI]",
+            title=title,
             title_justify="left",
             box=box.SIMPLE_HEAD,
+            pad_edge=False,
+            collapse_padding=True,
         )
-        table.add_column("Model", no_wrap=True)
-        table.add_column("Macro-F1", justify="right")
-        scored = gaps[gaps["target"] == target]
-        for axis in PRIMARY_AXES:
-            pairs = scored[scored["axis"] == axis][["group", "reference"]].drop_duplicates()
-            label = " / ".join(f"{g}\n- {r}" for g, r in pairs.itertuples(index=False)) or axis
-            table.add_column(label, justify="right", no_wrap=True)
-        for row in rows.itertuples(index=False):
-            near = (row.system, target) in result.near_chance
-            cells = [row.system + (" (near chance)" if near else ""), f"{row.value:.3f}"]
-            for axis in PRIMARY_AXES:
-                found = scored[(scored["system"] == row.system) & (scored["axis"] == axis)]
-                if found.empty:
-                    cells.append("")
-                    continue
-                gap = found.iloc[0]
-                cells.append(
-                    f"{gap['gap']:+.3f} p {p_text(gap['p_value'])}\n"
-                    f"[{gap['ci_low']:+.2f}, {gap['ci_high']:+.2f}]"
-                )
-            table.add_row(*cells)
+        for i in part:
+            number = "[CI]" in columns[i] or columns[i] == "p (BH)"
+            table.add_column(
+                headers[i],
+                justify="right" if number else "left",
+                min_width=widths[i] if number or i == 0 else None,
+            )
+        for row in cells:
+            table.add_row(*(Text(row[i], style=styles.get(row[i], "")) for i in part))
         tables.append(table)
     return tables

@@ -49,6 +49,7 @@ def test_audit_writes_report_metrics_and_prints_headlines(
     )
     assert result.exit_code == 0, result.output
     assert "Headline gaps" in result.output and "Report:" in result.output
+    assert "Verdicts: macro-F1 gap" in result.output  # the report's verdict table, word for word
     metrics = json.loads((out / "metrics.json").read_text())
     assert all(isinstance(value, int | float) for value in metrics.values())
     assert (

@@ -170,5 +170,5 @@ def test_an_unbounded_interval_is_drawn_without_a_whisker() -> None:
             "flagged": [False, False],
         }
     )
-    png = group_metric_figure(by_group, metric="macro_f1", title="t", confidence=0.95)
-    assert png.startswith(b"\x89PNG")
+    svg = group_metric_figure(by_group, metric="macro_f1", title="t", confidence=0.95)
+    assert svg.startswith(b"<?xml") and svg.rstrip().endswith(b"</svg>")

@@ -246,8 +246,11 @@ def test_outputs_are_complete_deterministic_and_replace_a_previous_audit(
         "report.html",
         "plots/macro_f1_by_group.csv",
         "plots/recall_gap.csv",
-        "plots/intended_macro_f1_by_group.png",
-        "plots/intended_recall_gap_heatmap.png",
+        "verdicts.csv",
+        "plots/intended_macro_f1_by_group.svg",
+        "plots/intended_recall_gap_heatmap.svg",
+        "plots/intended_macro_f1_by_actor.svg",
+        "plots/verdict_gaps_forest.svg",
     ):
         assert Path(name) in produced
     for relative in produced:
@@ -273,7 +276,8 @@ def test_outputs_are_complete_deterministic_and_replace_a_previous_audit(
     assert headline < report.index("## What was audited") < report.index("## Group sizes")
     assert "Female macro-F1 is" in report
     html = files["report_html"].read_text()
-    assert html.count("data:image/png;base64,") == 2 and "<table>" in html
+    # the figure by group, the recall heatmap and the speakers' strip plot, inlined as SVG
+    assert html.count("<svg ") == 4 and "<img " not in html and "<table" in html
 
     # re-running into the same directory replaces it (another method: other intervals);
     # a foreign directory is refused

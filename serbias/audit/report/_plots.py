@@ -1,8 +1,14 @@
-"""PNG figures of the audit (matplotlib's Agg canvas; no GUI, byte-identical for equal inputs)."""
+"""SVG figures of the audit (matplotlib, no GUI; byte-identical for equal inputs).
+
+SVG keeps the report sharp at any zoom and small: text stays text, coordinates are rounded to
+0.01 pt, and the HTML report inlines them.
+"""
 
 from __future__ import annotations
 
 import io
+import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -11,6 +17,15 @@ from serbias import vocab
 from serbias.audit._metrics import metric_phrase, split_metric
 
 _DPI = 110
+_COLOURS = {
+    "gap found": "#c0392b",
+    "no gap found": "#1f5fa8",
+    "cannot tell": "#d68910",
+    "uninformative": "#9a9a9a",
+    "not compared": "#9a9a9a",
+}
+_BAND = "#eadfbf"
+_LISTENERS = "#6a3d9a"
 
 
 def group_metric_figure(
@@ -51,7 +66,7 @@ def group_metric_figure(
                 [y[position] - 0.35, y[position] + 0.35],
                 centre - half,
                 centre + half,
-                color="#eadfbf",
+                color=_BAND,
                 linewidth=0,
                 label=label,
             )
@@ -95,7 +110,7 @@ def group_metric_figure(
     axes.set_title(title, fontsize=10, loc="left")
     axes.legend(fontsize=7, loc="lower right", frameon=False)
     axes.grid(axis="x", color="#eeeeee")
-    return _png(figure)
+    return _svg(figure)
 
 
 def gap_heatmap(gaps: pd.DataFrame, *, family: str, title: str) -> bytes | None:
@@ -123,7 +138,12 @@ def gap_heatmap(gaps: pd.DataFrame, *, family: str, title: str) -> bytes | None:
     figure, axes = _figure(width=1.1 * len(emotions) + 4.2, height=0.3 * len(order) + 1.6)
     limit = max(0.05, float(np.nanmax(np.abs(grid.to_numpy(dtype=float)))))
     image = axes.imshow(
-        grid.to_numpy(dtype=float), cmap="RdBu", vmin=-limit, vmax=limit, aspect="auto"
+        grid.to_numpy(dtype=float),
+        cmap="RdBu",
+        vmin=-limit,
+        vmax=limit,
+        aspect="auto",
+        interpolation="none",  # SVG: the cells as a tiny image, not a resampled one
     )
     for i in range(len(order)):
         for j in range(len(emotions)):
@@ -138,7 +158,7 @@ def gap_heatmap(gaps: pd.DataFrame, *, family: str, title: str) -> bytes | None:
     colorbar = figure.colorbar(image, ax=axes, fraction=0.04, pad=0.02)
     colorbar.set_label(f"{family} gap (group - reference)", fontsize=8)
     axes.set_title(title + "  (* 95% CI excludes 0, p < 0.05)", fontsize=9, loc="left")
-    return _png(figure)
+    return _svg(figure)
 
 
 def _figure(*, width: float, height: float):
@@ -150,7 +170,122 @@ def _figure(*, width: float, height: float):
     return figure, figure.add_subplot()
 
 
-def _png(figure) -> bytes:
+_FONT = "font-family: 'DejaVu Sans', sans-serif; "
+_NUMBER = re.compile(r"-?\d+\.\d+")
+_GEOMETRY = re.compile(r'(\s(?:d|x|y|width|height|transform|points|viewBox)=")([^"]*)(")')
+
+
+def _svg(figure) -> bytes:
+    """The figure as compact SVG: no metadata, coordinates rounded to 0.01 pt, fixed ids."""
+    import matplotlib
+
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=_DPI, metadata={"Software": None})
-    return buffer.getvalue()
+    settings = {
+        "svg.fonttype": "none",  # text as text: searchable, sharp, small
+        "svg.hashsalt": "serbias",
+        "path.simplify": True,
+        "font.sans-serif": ["DejaVu Sans"],  # one font named per text, not matplotlib's ten
+    }
+    with matplotlib.rc_context(settings):
+        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    text = buffer.getvalue().decode("utf-8")
+    text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)
+    text = re.sub(r'<g id="[^"]*">', "<g>", text)  # group ids are never referenced
+    text = re.sub(r' transform="rotate\(-?0 [^)]*\)"', "", text)
+    # the one font is named once, on the root element, not on every text
+    text = text.replace(_FONT, "").replace("<svg ", f'<svg style="{_FONT.strip("; ")}" ', 1)
+
+    def rounded(match: re.Match) -> str:
+        values = _NUMBER.sub(lambda n: f"{float(n.group()):.2f}".rstrip("0").rstrip("."), match[2])
+        return match[1] + " ".join(values.split()) + match[3]
+
+    text = re.sub(r">\s+<", "><", _GEOMETRY.sub(rounded, text))
+    # a group without attributes around one element is no group at all
+    return re.sub(r"<g>(<[^<>]*/>)</g>", r"\1", text).encode("utf-8")
+
+
+def gap_forest_figure(
+    verdicts: pd.DataFrame, *, confidence: float, listeners: str | None = None
+) -> bytes:
+    """The primary axes' macro-F1 gaps of every scored set side by side (one panel per axis):
+    a point with its interval per row, coloured by verdict; the shaded bar is the row's
+    no-bias band (chance gap ± 1.96 SD); the purple line is the ``listeners`` system's gap."""
+    from serbias.audit._verdicts import no_bias_band
+
+    axes_names = list(dict.fromkeys(verdicts["axis"]))
+    sets = list(dict.fromkeys(zip(verdicts["system"], verdicts["target"], strict=True)))
+    labels = [s if s == listeners else f"{s} ({t})" for s, t in sets]
+    y = np.arange(len(sets))[::-1]
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(
+        figsize=(6.4, max(0.125 * len(sets) + 0.75, 1.6)), dpi=_DPI, layout="constrained"
+    )
+    FigureCanvasAgg(figure)
+    panels = figure.subplots(1, len(axes_names), sharey=True, squeeze=False)[0]
+    for panel, axis in zip(panels, axes_names, strict=True):
+        rows = verdicts[verdicts["axis"] == axis].drop_duplicates(["system", "target"])
+        by_set = {(r.system, r.target): r for r in rows.itertuples(index=False)}
+        panel.axvline(0.0, color="#555555", linewidth=0.8)
+        compared = rows[rows["gap"].notna()]
+        title = axis
+        if not compared.empty:
+            first = compared.iloc[0]
+            title = f"{first['group']} - {first['reference']}"
+        for position, key in zip(y, sets, strict=True):
+            row = by_set.get(key)
+            if row is None or math.isnan(row.gap):
+                continue
+            low, high = no_bias_band(pd.Series(row._asdict()))
+            if not math.isnan(low):
+                panel.fill_betweenx(
+                    [position - 0.4, position + 0.4], low, high, color=_BAND, linewidth=0
+                )
+            error = [[row.gap - row.ci_low], [row.ci_high - row.gap]]
+            error = np.where(np.isfinite(error), error, 0.0)
+            colour = _COLOURS[row.verdict]
+            panel.errorbar(
+                [row.gap],
+                [position],
+                xerr=error,
+                fmt="o",
+                color=colour,
+                ecolor=colour,
+                elinewidth=1.0,
+                capsize=1.5,
+                markersize=3,
+            )
+            if key[0] == listeners:
+                panel.axvline(row.gap, color=_LISTENERS, linestyle=":", linewidth=1.1)
+        panel.set_title(title, fontsize=7.5, pad=3)
+        panel.tick_params(labelsize=6.5, pad=1.5)
+        panel.grid(axis="x", color="#eeeeee")
+        panel.set_xlabel(f"macro-F1 gap ({round(confidence * 100)}% CI)", fontsize=6.5, labelpad=1)
+    panels[0].set_yticks(y, labels, fontsize=6.5)
+    panels[0].set_ylim(-0.7, len(sets) - 0.3)
+    return _svg(figure)
+
+
+def actor_strip_figure(
+    by_actor: pd.DataFrame, *, groups: list[tuple[str, str]], metric: str, title: str
+) -> bytes:
+    """Every actor's ``metric`` as a dot in its group's column (``groups``: (axis, group)
+    pairs), jittered sideways, with each group's mean as a bar: speakers seen one by one."""
+    figure, axes = _figure(width=0.85 * len(groups) + 1.6, height=2.4)
+    rng = np.random.default_rng(0)  # fixed jitter: equal inputs, equal figures
+    for x, (axis, group) in enumerate(groups):
+        values = by_actor.loc[by_actor[axis].astype(str) == group, metric].to_numpy(dtype=float)
+        values = values[np.isfinite(values)]
+        if not len(values):
+            continue
+        jitter = rng.uniform(-0.18, 0.18, len(values))
+        axes.scatter(x + jitter, values, s=9, color="#1f5fa8", alpha=0.7, linewidths=0)
+        axes.hlines(values.mean(), x - 0.3, x + 0.3, color="#222222", linewidth=1.2)
+    axes.set_xticks(range(len(groups)), [g for _, g in groups], fontsize=7)
+    axes.set_xlim(-0.6, len(groups) - 0.4)
+    axes.tick_params(axis="y", labelsize=7)
+    axes.set_ylabel(f"per-actor {metric_phrase(metric)}", fontsize=7)
+    axes.set_title(title, fontsize=8, loc="left")
+    axes.grid(axis="y", color="#eeeeee")
+    return _svg(figure)

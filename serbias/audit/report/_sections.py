@@ -1,4 +1,5 @@
-"""The report as blocks: headline findings first, then what was audited, results, method."""
+"""The report as blocks: the first screen, contents, then folded findings, what was audited,
+results per scored set, replicas, method."""
 
 from __future__ import annotations
 
@@ -6,7 +7,17 @@ from serbias import vocab
 from serbias.audit._axes import PRIMARY_AXES
 from serbias.audit._gap_stats import METHODS
 from serbias.audit._result import AuditResult, SystemInfo
-from serbias.audit.report._blocks import Block, Bullets, Figure, Heading, Paragraph, Table
+from serbias.audit.report._blocks import (
+    Block,
+    Bullets,
+    Contents,
+    Details,
+    Figure,
+    Heading,
+    Paragraph,
+    Section,
+    Table,
+)
 from serbias.audit.report._speakers import speaker_blocks
 from serbias.audit.report._study import study_section
 from serbias.audit.report._tables import analysis_section, replica_section
@@ -14,28 +25,48 @@ from serbias.audit.report._text import section_title
 from serbias.audit.settings import AuditParams
 
 
-def report_blocks(result: AuditResult, figures: dict[tuple[str, str], list[Figure]]) -> list[Block]:
-    """The report, headline findings first."""
-    settings = result.settings
-    blocks: list[Block] = [Heading("Headline findings")]
+def report_blocks(
+    result: AuditResult,
+    figures: dict[tuple[str, str], list[Figure]],
+    *,
+    first: Section | None = None,
+    strips: dict[tuple[str, str], Figure] | None = None,
+) -> list[Block]:
+    """The report: the ``first`` screen (verdicts, forest plot, ground truth), a table of
+    contents, then every part folded: headline findings, what was audited, one fold per
+    scored set (its figures, tables and speakers, with the ``strips`` plot), replicas, method."""
+    strips = strips or {}
+    findings: list[Block] = []
     for analysis in result.analyses:
         key = (analysis.system, analysis.target)
         found = [f.sentence for f in result.findings if (f.system, f.target) == key]
         not_compared = _not_compared_primary(result, *key)
-        blocks.append(Paragraph(section_title(*key) + ":"))
-        blocks.append(Bullets(found + not_compared + [result.finding_summaries.get(key, "")]))
-    blocks += _audited(result)
-    blocks += _group_sizes(result)
-    for analysis in result.analyses:
+        findings.append(Paragraph(section_title(*key) + ":"))
+        findings.append(Bullets(found + not_compared + [result.finding_summaries.get(key, "")]))
+    folds: list[Details] = [
+        Details("Headline findings", [Heading("Headline findings"), *findings], "findings"),
+        Details("What was audited", [*_audited(result), *_group_sizes(result)], anchor="audited"),
+    ]
+    verdicts = result.verdicts
+    for number, analysis in enumerate(result.analyses):
         key = (analysis.system, analysis.target)
-        blocks += analysis_section(result, analysis.system, analysis.target, figures.get(key, []))
-        blocks += speaker_blocks(result, analysis.system, analysis.target)
+        words = verdicts[
+            (verdicts["system"] == analysis.system) & (verdicts["target"] == analysis.target)
+        ]["verdict"]
+        inner = analysis_section(result, analysis.system, analysis.target, figures.get(key, []))
+        inner += speaker_blocks(result, analysis.system, analysis.target)
+        if key in strips:
+            inner.append(strips[key])
+        folds.append(
+            Details(f"{section_title(*key)}: {', '.join(words)}", inner, anchor=f"set-{number + 1}")
+        )
     if result.study_tables is not None:
-        blocks += study_section(result)
+        folds.append(Details("The reference study's tables", study_section(result), anchor="study"))
     if result.replica_summary is not None:
-        blocks += replica_section(result)
-    blocks += _method(settings)
-    return blocks
+        folds.append(Details("Bootstrap replicas", replica_section(result), anchor="replicas"))
+    folds.append(Details("How to read this report", _method(result.settings), anchor="method"))
+    contents = Contents([(fold.anchor, fold.summary) for fold in folds])
+    return [*([first] if first is not None else []), contents, *folds]
 
 
 def _audited(result: AuditResult) -> list[Block]:

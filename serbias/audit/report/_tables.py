@@ -17,8 +17,10 @@ from serbias.audit.report._text import section_title, with_ci
 #: Metric families shown per group with their interval (by_group.csv has every metric) and in
 #: the between-groups table; recall is shown per emotion beside them.
 GROUP_TABLE_METRICS = ("macro_f1", "accuracy")
-#: Metric families of the report's gap table (gaps.csv has every metric).
+#: Metric families of the report's gap table (gaps.csv has every metric) ...
 GAP_TABLE_FAMILIES = ("macro_f1", "accuracy", "recall")
+#: ... of which these only where the CI excludes 0 with p < 0.05 (all of them: the heatmap)
+GAP_TABLE_NOTABLE_ONLY = ("recall",)
 #: Metric families of the bootstrap-replica summary.
 REPLICA_TABLE_FAMILIES = ("macro_f1", "f1", "recall")
 
@@ -90,9 +92,12 @@ def _group_table(by_group: pd.DataFrame, level: str, *, human: bool) -> Table:
 
 
 def _gap_table(gaps: pd.DataFrame, level: str, *, human: bool) -> Table:
+    family = gaps["metric"].map(lambda m: split_metric(m)[0])
+    notable = ((gaps["ci_low"] > 0) | (gaps["ci_high"] < 0)) & (gaps["p_value"] < 0.05)
     shown = gaps[
         (gaps["kind"] == "vs_reference")
-        & gaps["metric"].map(lambda m: split_metric(m)[0] in GAP_TABLE_FAMILIES)
+        & family.isin(GAP_TABLE_FAMILIES)
+        & (~family.isin(GAP_TABLE_NOTABLE_ONLY) | notable)
     ]
     gap_rows = []
     for r in shown.itertuples():
@@ -151,7 +156,9 @@ def _gap_table(gaps: pd.DataFrame, level: str, *, human: bool) -> Table:
             "Note",
         ],
         gap_rows,
-        caption="Gaps to the reference group (group minus reference; every metric is in gaps.csv)",
+        caption="Gaps to the reference group (group minus reference); per-emotion recall only "
+        "where the CI excludes 0 and p < 0.05 (every recall gap: the heatmap; every metric: "
+        "gaps.csv)",
         numeric=frozenset({3, 4, 5, 6, 7, 8}),
     )
 

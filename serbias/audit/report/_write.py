@@ -1,4 +1,4 @@
-"""Write an audit to a directory: metrics.json, tidy CSVs, plot data, PNGs and the report.
+"""Write an audit to a directory: metrics.json, tidy CSVs, plot data, SVGs and the report.
 
 Everything is written to a temporary directory that replaces ``out_dir`` only when complete.
 A previous audit output is replaced; any other non-empty directory is refused.
@@ -13,8 +13,10 @@ from pathlib import Path
 import pandas as pd
 
 from serbias.atomic import atomic_dir
+from serbias.audit._axes import PRIMARY_AXES
 from serbias.audit._baselines import HUMAN_SYSTEM
 from serbias.audit._gap_stats import METHODS
+from serbias.audit._ground_truth import PlantedBias, ground_truth_table
 from serbias.audit._metrics import (
     LISTENER_PRIMARY_METRIC,
     PRIMARY_METRIC,
@@ -25,7 +27,13 @@ from serbias.audit._result import AuditResult
 from serbias.audit.report._blocks import Figure
 from serbias.audit.report._html import to_html
 from serbias.audit.report._markdown import to_markdown
-from serbias.audit.report._plots import gap_heatmap, group_metric_figure
+from serbias.audit.report._overview import first_screen, forest_caption
+from serbias.audit.report._plots import (
+    actor_strip_figure,
+    gap_forest_figure,
+    gap_heatmap,
+    group_metric_figure,
+)
 from serbias.audit.report._sections import report_blocks
 from serbias.audit.report._text import section_title
 from serbias.errors import SerbiasError
@@ -36,8 +44,14 @@ MARKER = "audit.json"
 _FLOAT = "%.6f"
 
 
-def write_audit(result: AuditResult, out_dir: Path) -> dict[str, Path]:
-    """Write every output of ``result`` into ``out_dir``; returns output name -> final path."""
+def write_audit(
+    result: AuditResult, out_dir: Path, *, planted: tuple[PlantedBias, ...] | None = None
+) -> dict[str, Path]:
+    """Write every output of ``result`` into ``out_dir``; returns output name -> final path.
+
+    ``planted`` are the biases a synthetic corpus was generated with (``read_planted``; None:
+    not synthetic): the report then opens with a ground-truth box, and ground_truth.csv
+    judges every verdict against them."""
     out_dir = Path(out_dir)
     if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / MARKER).is_file():
         raise SerbiasError(
@@ -79,13 +93,35 @@ def write_audit(result: AuditResult, out_dir: Path) -> dict[str, Path]:
         )
         save_csv("plot_recall_gap", "plots/recall_gap.csv", _plot_recall_gap(result))
 
-        figures = _figures(result)
-        for made in figures.values():
-            for figure in made:
-                (tmp / figure.path).write_bytes(figure.png)
-                files[Path(figure.path).stem] = out_dir / figure.path
+        verdicts = result.verdicts
+        save_csv("verdicts", "verdicts.csv", verdicts)
+        truth = None
+        if planted is not None:
+            truth = ground_truth_table(verdicts, planted)
+            save_csv("ground_truth", "ground_truth.csv", truth)
 
-        blocks = report_blocks(result, figures)
+        figures = _figures(result)
+        strips = _strips(result)
+        forest = Figure(
+            "plots/verdict_gaps_forest.svg",
+            gap_forest_figure(
+                verdicts, confidence=result.settings.confidence, listeners=HUMAN_SYSTEM
+            ),
+            forest_caption(verdicts, [HUMAN_SYSTEM]),
+            anchor="forest",
+        )
+        for figure in [forest, *strips.values(), *(f for made in figures.values() for f in made)]:
+            (tmp / figure.path).write_bytes(figure.data)
+            files[Path(figure.path).stem] = out_dir / figure.path
+
+        first = first_screen(
+            verdicts,
+            forest,
+            meaningful_gap=result.settings.meaningful_gap,
+            ground_truth=truth,
+            planted=planted,
+        )
+        blocks = report_blocks(result, figures, first=first, strips=strips)
         save_text("report_md", "report.md", to_markdown(TITLE, blocks))
         save_text("report_html", "report.html", to_html(TITLE, blocks))
     return files
@@ -106,7 +142,7 @@ def _figures(result: AuditResult) -> dict[tuple[str, str], list[Figure]]:
         human = analysis.system == HUMAN_SYSTEM
         metric = LISTENER_PRIMARY_METRIC if human else PRIMARY_METRIC
         label = section_title(analysis.system, analysis.target)
-        png = group_metric_figure(
+        svg = group_metric_figure(
             rows,
             metric=metric,
             title=label,
@@ -116,8 +152,8 @@ def _figures(result: AuditResult) -> dict[tuple[str, str], list[Figure]]:
         )
         made = [
             Figure(
-                f"plots/{prefix}{metric}_by_group.png",
-                png,
+                f"plots/{prefix}{metric}_by_group.svg",
+                svg,
                 f"{label}: {metric_phrase(metric, human=human)} by group",
             )
         ]
@@ -125,13 +161,39 @@ def _figures(result: AuditResult) -> dict[tuple[str, str], list[Figure]]:
         if heat is not None:
             made.append(
                 Figure(
-                    f"plots/{prefix}recall_gap_heatmap.png",
+                    f"plots/{prefix}recall_gap_heatmap.svg",
                     heat,
                     f"{label}: recall gap to the reference group, per emotion",
                 )
             )
         figures[(analysis.system, analysis.target)] = made
     return figures
+
+
+def _strips(result: AuditResult) -> dict[tuple[str, str], Figure]:
+    """Per scored set: its actors' macro-F1 by primary axis group (speakers one by one)."""
+    strips: dict[tuple[str, str], Figure] = {}
+    for analysis in result.analyses:
+        by_actor = result.by_actor[
+            (result.by_actor["system"] == analysis.system)
+            & (result.by_actor["target"] == analysis.target)
+        ]
+        groups = [
+            (axis, group)
+            for axis in PRIMARY_AXES
+            if axis in by_actor.columns
+            for group in sorted(set(by_actor[axis].dropna().astype(str)))
+        ]
+        if by_actor.empty or not groups:
+            continue
+        label = section_title(analysis.system, analysis.target)
+        prefix = _file_prefix(result, analysis.system, analysis.target)
+        strips[(analysis.system, analysis.target)] = Figure(
+            f"plots/{prefix}{PRIMARY_METRIC}_by_actor.svg",
+            actor_strip_figure(by_actor, groups=groups, metric=PRIMARY_METRIC, title=label),
+            f"{label}: macro-F1 of every actor by group (dot: one actor; bar: the group's mean)",
+        )
+    return strips
 
 
 def _plot_by_group(result: AuditResult, metric: str) -> pd.DataFrame:
