@@ -121,8 +121,9 @@ class TrainParams:
     reference study's rule. ``class_balance`` b > 0 weights each emotion's positive BCE term by
     ``(negatives / positives) ** b`` among the training clips (1: balanced; for the
     neutral-heavy observed labels). ``schedule`` ``cosine``: one epoch of warm-up to
-    ``learning_rate``, then cosine decay to 0 at ``epochs``. ``patience`` 0 trains every epoch; otherwise training stops
-    after that many epochs without a better validation macro-F1 (the best is restored).
+    ``learning_rate``, then cosine decay to 0 at ``epochs``. ``patience`` 0 trains every
+    epoch; otherwise training stops after that many epochs without a better validation
+    macro-F1 (the best is restored).
     """
 
     model: str = "multitask"
@@ -179,9 +180,7 @@ class TrainParams:
         if self.learning_rate <= 0:
             raise SerbiasError(f"train.learning_rate: {self.learning_rate} must be > 0")
         if self.schedule not in ("constant", "cosine"):
-            raise SerbiasError(
-                f"train.schedule: {self.schedule!r} is not one of constant, cosine"
-            )
+            raise SerbiasError(f"train.schedule: {self.schedule!r} is not one of constant, cosine")
         if not 0.0 <= self.class_balance <= 1.0:
             raise SerbiasError(f"train.class_balance: {self.class_balance} is not in [0, 1]")
         if self.weight_decay < 0:
