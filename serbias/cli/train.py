@@ -107,8 +107,24 @@ def train(
     learning_rate: Annotated[
         float | None, typer.Option("--learning-rate", help="AdamW \\[train.learning_rate].")
     ] = None,
+    schedule: Annotated[
+        str | None,
+        typer.Option(
+            "--schedule",
+            help="constant | cosine (1 epoch warm-up, cosine decay to 0 at --epochs) "
+            "\\[train.schedule].",
+        ),
+    ] = None,
     weight_decay: Annotated[
         float | None, typer.Option("--weight-decay", help="AdamW \\[train.weight_decay].")
+    ] = None,
+    class_balance: Annotated[
+        float | None,
+        typer.Option(
+            "--class-balance",
+            help="b in [0, 1]: weight each emotion's positives by (negatives / positives) ** b "
+            "\\[train.class_balance].",
+        ),
     ] = None,
     label_smoothing: Annotated[
         float | None,
@@ -241,7 +257,9 @@ def train(
         patience=patience,
         batch_size=batch_size,
         learning_rate=learning_rate,
+        schedule=schedule,
         weight_decay=weight_decay,
+        class_balance=class_balance,
         label_smoothing=label_smoothing,
         threshold=threshold,
         bootstrap=bootstrap,

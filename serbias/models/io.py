@@ -26,7 +26,8 @@ def keras_module() -> Any:
     import keras
 
     import serbias.models.attention
-    import serbias.models.cnn_lstm  # noqa: F401
+    import serbias.models.cnn_lstm
+    import serbias.models.losses  # noqa: F401  (a model saved compiled names its loss)
 
     return keras
 

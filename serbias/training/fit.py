@@ -116,7 +116,13 @@ def _fit_keras(
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
     model = family.build(tuple(X.shape[1:]), params.family(), seed)
-    compile_network(model, family, params)
+    compile_network(
+        model,
+        family,
+        params,
+        emotion_targets=targets_of(arrays, train_rows)[EMOTION_OUTPUT],
+        steps_per_epoch=-(-len(train_rows) // params.batch_size),
+    )
     targets = {name: arrays[f"target.{name}"] for name in family.outputs}
     batches = training_batches(X, targets, train_rows, batch_size=params.batch_size, seed=seed)
     X_val = np.asarray(X[val_rows])
@@ -133,27 +139,63 @@ def _fit_keras(
     return FitResult(model, best.history, best.best_epoch, val_outputs)
 
 
-def compile_network(model: Any, family: ModelFamily, params: TrainParams) -> None:
+def compile_network(
+    model: Any,
+    family: ModelFamily,
+    params: TrainParams,
+    *,
+    emotion_targets: np.ndarray | None = None,
+    steps_per_epoch: int = 1,
+) -> None:
     """BCE per sigmoid output, AdamW; demographic heads weighted as one emotion each.
 
     Keras smooths binary targets to ``y (1 - a) + a / 2``; the reference study's ``|y - s|``
-    is that with ``a = 2 s``.
+    is that with ``a = 2 s``. With ``params.class_balance`` > 0 the emotion output's positive
+    terms are weighted from ``emotion_targets`` (the training clips'), see
+    :mod:`serbias.models.losses`; ``params.schedule`` ``cosine`` needs ``steps_per_epoch``.
     """
     import keras
+
+    from serbias.models.losses import WeightedBinaryCrossentropy, positive_weights
 
     smoothing = 2.0 * params.label_smoothing
     weight = getattr(params.family(), "demographic_weight", 0.0) / len(vocab.EMOTIONS)
     losses = {
         name: keras.losses.BinaryCrossentropy(label_smoothing=smoothing) for name in family.outputs
     }
+    if params.class_balance and emotion_targets is not None:
+        weights_of_positives = positive_weights(emotion_targets, params.class_balance)
+        losses[EMOTION_OUTPUT] = WeightedBinaryCrossentropy(
+            weights_of_positives.tolist(), label_smoothing=smoothing
+        )
     weights = {name: 1.0 if name == EMOTION_OUTPUT else weight for name in family.outputs}
     model.compile(
         optimizer=keras.optimizers.AdamW(
-            learning_rate=params.learning_rate, weight_decay=params.weight_decay
+            learning_rate=learning_rate_schedule(params, steps_per_epoch),
+            weight_decay=params.weight_decay,
         ),
         loss=losses,
         loss_weights=weights,
         jit_compile=False,  # XLA measured slower on CPU
+    )
+
+
+def learning_rate_schedule(params: TrainParams, steps_per_epoch: int) -> Any:
+    """``constant``: ``params.learning_rate``. ``cosine``: one epoch of linear warm-up from a
+    tenth of it, then cosine decay to 0 at ``params.epochs`` (a one-cycle shape; early
+    stopping may end it sooner)."""
+    if params.schedule == "constant":
+        return params.learning_rate
+    import keras
+
+    warmup = max(1, steps_per_epoch)
+    total = max(warmup + 1, params.epochs * steps_per_epoch)
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=params.learning_rate / 10,
+        decay_steps=total - warmup,
+        alpha=0.0,
+        warmup_target=params.learning_rate,
+        warmup_steps=warmup,
     )
 
 

@@ -118,8 +118,12 @@ class TrainParams:
     ``retries`` times.
 
     ``label_smoothing`` s moves targets to ``|y - s|`` (1 -> 1 - s, 0 -> s), the
-    reference study's rule. ``patience`` 0 trains every epoch; otherwise training stops
-    after that many epochs without a better validation macro-F1 (the best is restored).
+    reference study's rule. ``class_balance`` b > 0 weights each emotion's positive BCE term by
+    ``(negatives / positives) ** b`` among the training clips (1: balanced; for the
+    neutral-heavy observed labels). ``schedule`` ``cosine``: one epoch of warm-up to
+    ``learning_rate``, then cosine decay to 0 at ``epochs``. ``patience`` 0 trains every
+    epoch; otherwise training stops after that many epochs without a better validation
+    macro-F1 (the best is restored).
     """
 
     model: str = "multitask"
@@ -128,8 +132,10 @@ class TrainParams:
     patience: int = 10
     batch_size: int = 64
     learning_rate: float = 5e-4
+    schedule: Literal["constant", "cosine"] = "constant"
     weight_decay: float = 1e-5
     label_smoothing: float = 0.1
+    class_balance: float = 0.0
     threshold: float = 0.5
     bootstrap: int = 0
     study_replicas: dict[str, int] = field(default_factory=dict)
@@ -173,6 +179,10 @@ class TrainParams:
                 raise SerbiasError(f"train.{key}: {getattr(self, key)} must be >= 0")
         if self.learning_rate <= 0:
             raise SerbiasError(f"train.learning_rate: {self.learning_rate} must be > 0")
+        if self.schedule not in ("constant", "cosine"):
+            raise SerbiasError(f"train.schedule: {self.schedule!r} is not one of constant, cosine")
+        if not 0.0 <= self.class_balance <= 1.0:
+            raise SerbiasError(f"train.class_balance: {self.class_balance} is not in [0, 1]")
         if self.weight_decay < 0:
             raise SerbiasError(f"train.weight_decay: {self.weight_decay} must be >= 0")
         if not 0.0 <= self.label_smoothing < 0.5:
