@@ -5,9 +5,11 @@ of one remote function that declares its resources and its retries (``max_retrie
 ``retry_exceptions``), so Ray itself re-runs a task whose worker raised or died. A task that
 holds a GPU gets a fresh worker (``max_calls=1``) with TensorFlow's memory growth on, so the
 GPU's memory is freed between trainings; CPU workers are reused, so TensorFlow is imported
-once per worker. A tiny actor numbers each task's attempts (1 for the first, as the local
-executor does): the work learns its attempt and the driver records the retries. The driver
-collects results as tasks finish; it does every MLflow write itself.
+once per worker, and each worker's BLAS/OpenMP threads are capped at its task's CPUs. Each
+attempt learns its number from Ray's own task context (1 for the first, as the local
+executor does) and returns it with its result, so the driver records the retries. The
+driver collects results as tasks finish; it does every MLflow write itself. A local Ray can
+start in the background (:func:`prestart`) while the driver loads its data.
 
 Joining a cluster started with ``ray start`` (Ray 2.60 turns token authentication on for
 those): the driver sets ``RAY_AUTH_MODE=token`` and either ``RAY_AUTH_TOKEN_PATH`` (a copy of
@@ -20,16 +22,20 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import signal
 import socket
+import sys
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from serbias.cpu import available_cpus
+from serbias.cpu import available_cpus, limit_threads
 from serbias.errors import SerbiasError
 from serbias.training.executors.base import (
     CRASH_ONCE_ENV,
@@ -99,7 +105,9 @@ class RayExecutor:
         address is unreachable or refuses this driver's token, or no node has the resources.
         """
         ray = _import_ray(loopback=self.address is None or _is_loopback(self.address))
-        if not ray.is_initialized():
+        if self.address is None and _started_in_background():
+            self._owns_connection = True
+        elif not ray.is_initialized():
             if self.address is None:
                 _start_local(ray)
             else:
@@ -153,9 +161,7 @@ class RayExecutor:
         import ray
 
         pending: dict[Any, TrainingTask] = {}
-        ledger = None
         try:
-            ledger = ray.remote(num_cpus=0)(AttemptLedger).remote()
             train = ray.remote(
                 num_cpus=self.resources.num_cpus,
                 num_gpus=self.resources.num_gpus,
@@ -167,28 +173,27 @@ class RayExecutor:
             shared_context = ray.put(context)
             options = TaskOptions(
                 gpu=self.resources.num_gpus > 0,
+                threads=self.threads,
                 crash_once=os.environ.get(CRASH_ONCE_ENV) or None,
             )
             for task in tasks:
                 ref = train.options(name=task.key).remote(
-                    work, shared, shared_context, task, ledger, options
+                    work, shared, shared_context, task, options
                 )
                 pending[ref] = task
             while pending:
                 (ref,), _ = ray.wait(list(pending), num_returns=1)
                 task = pending.pop(ref)
                 try:
-                    outcome = ray.get(ref)
+                    attempt, outcome = ray.get(ref)
                 except ray.exceptions.RayError as error:
-                    attempts = ray.get(ledger.attempts_of.remote(task.key)) or self.retries + 1
-                    outcome = TaskFailure(task.key, attempts, task_error(error))
+                    attempt = self.retries + 1  # Ray gave up after its declared retries
+                    outcome = TaskFailure(task.key, attempt, task_error(error))
+                self.attempts[task.key] = attempt
                 yield outcome
-            self.attempts = ray.get(ledger.counts.remote())
         finally:
             for ref in pending:
                 ray.cancel(ref, force=True)
-            if ledger is not None:
-                ray.kill(ledger)
             self.close()
 
 
@@ -197,26 +202,10 @@ class TaskOptions:
     """How a worker prepares for one training (picklable; read in the worker)."""
 
     gpu: bool
+    #: BLAS/OpenMP threads of the worker: its task's whole CPUs
+    threads: int = 1
     #: the driver's ``$SERBIAS_TEST_CRASH_ONCE``: a cluster's workers do not inherit its env
     crash_once: str | None = None
-
-
-class AttemptLedger:
-    """Counts the attempts of each task (a Ray actor: one per run)."""
-
-    def __init__(self) -> None:
-        self._attempts: dict[str, int] = {}
-
-    def start(self, key: str) -> int:
-        """Count a new attempt of ``key``; return its number (1 for the first)."""
-        self._attempts[key] = self._attempts.get(key, 0) + 1
-        return self._attempts[key]
-
-    def attempts_of(self, key: str) -> int:
-        return self._attempts.get(key, 0)
-
-    def counts(self) -> dict[str, int]:
-        return dict(self._attempts)
 
 
 def run_task(
@@ -224,20 +213,30 @@ def run_task(
     arrays: Mapping[str, np.ndarray],
     context: Any,
     task: TrainingTask,
-    ledger: Any,
     options: TaskOptions,
-) -> Any:
-    """One attempt of ``task`` in a Ray worker: number it, prepare the process, run the work."""
-    import ray
-
-    attempt = ray.get(ledger.start.remote(task.key))
+) -> tuple[int, Any]:
+    """One attempt of ``task`` in a Ray worker: prepare the process, run the work; returns
+    (attempt number, the work's result)."""
+    attempt = _attempt_number()
     if options.crash_once:  # the work calls crash_if_asked, which reads it here
         os.environ[CRASH_ONCE_ENV] = options.crash_once
     else:
         os.environ.pop(CRASH_ONCE_ENV, None)
     if options.gpu:  # a fresh worker per GPU task (max_calls=1), before TensorFlow starts
         os.environ["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"
-    return work(arrays, context, task, attempt)
+    limit_threads(options.threads)
+    return attempt, work(arrays, context, task, attempt)
+
+
+def _attempt_number() -> int:
+    """This task's attempt, 1 for the first: Ray counts the retries it declared (0-based).
+
+    Ray 2.60 (the pinned extra) exposes it only on the core worker; a per-run actor that
+    counted attempts instead cost a worker process and seconds of start-up on small nodes.
+    """
+    import ray
+
+    return int(ray._private.worker.global_worker.core_worker.get_current_task_attempt_number()) + 1
 
 
 def task_error(error: BaseException) -> str:
@@ -264,6 +263,66 @@ def _init_options() -> dict[str, Any]:
     # The driver owns the tasks: without this it prints a line per retry it schedules.
     os.environ.setdefault(QUIET_RETRIES_ENV, "0")
     return {"log_to_driver": False, "logging_level": logging.ERROR, "configure_logging": True}
+
+
+_BACKGROUND_START: Future[bool] | None = None
+
+
+def prestart() -> None:
+    """Start a local Ray on loopback in a background thread, so that its start-up (seconds
+    on a small machine) overlaps the driver's own work; the next :meth:`RayExecutor.connect`
+    without an address waits for it and owns it (an error surfaces there)."""
+    global _BACKGROUND_START
+    if _BACKGROUND_START is not None:
+        return
+    ray = _import_ray(loopback=True)
+    if ray.is_initialized():
+        return
+    if threading.current_thread() is threading.main_thread():
+        # ray.init sets this handler only on the main thread: a killed driver still unwinds
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    started: Future[bool] = Future()
+
+    def start() -> None:
+        try:
+            with _quiet_logger("ray._private.worker"):  # its "not the main thread" warning
+                _start_local(ray)
+            started.set_result(True)
+        except BaseException as error:  # handed to the thread that connects
+            started.set_exception(error)
+
+    threading.Thread(target=start, name="serbias-ray-start", daemon=True).start()
+    _BACKGROUND_START = started
+
+
+def _started_in_background() -> bool:
+    """Wait for :func:`prestart`'s Ray, if one is starting; whether there was one."""
+    global _BACKGROUND_START
+    started, _BACKGROUND_START = _BACKGROUND_START, None
+    return started is not None and started.result()
+
+
+def stop_prestarted() -> None:
+    """Stop a :func:`prestart` Ray that no executor connected to (the run ended before)."""
+    if _started_in_background():
+        import ray
+
+        ray.shutdown()
+
+
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    sys.exit(signum)
+
+
+@contextmanager
+def _quiet_logger(name: str) -> Iterator[None]:
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _start_local(ray: Any) -> None:
