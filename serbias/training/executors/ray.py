@@ -125,6 +125,7 @@ class RayExecutor:
             import ray
 
             ray.shutdown()
+            _BACKGROUND_STOPPED.set()  # a background start's thread may end now
             self._owns_connection = False
 
     def check_resources(self) -> None:
@@ -266,6 +267,9 @@ def _init_options() -> dict[str, Any]:
 
 
 _BACKGROUND_START: Future[bool] | None = None
+#: Set when the background-started Ray stops: its starting thread lives until then, since
+#: Ray's head processes get their parent-death signal when the thread that spawned them ends.
+_BACKGROUND_STOPPED = threading.Event()
 
 
 def prestart() -> None:
@@ -287,10 +291,13 @@ def prestart() -> None:
         try:
             with _quiet_logger("ray._private.worker"):  # its "not the main thread" warning
                 _start_local(ray)
-            started.set_result(True)
         except BaseException as error:  # handed to the thread that connects
             started.set_exception(error)
+            return
+        started.set_result(True)
+        _BACKGROUND_STOPPED.wait()
 
+    _BACKGROUND_STOPPED.clear()
     threading.Thread(target=start, name="serbias-ray-start", daemon=True).start()
     _BACKGROUND_START = started
 
@@ -308,6 +315,7 @@ def stop_prestarted() -> None:
         import ray
 
         ray.shutdown()
+        _BACKGROUND_STOPPED.set()
 
 
 def _exit_on_sigterm(signum: int, frame: Any) -> None:
