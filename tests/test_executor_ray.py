@@ -222,7 +222,7 @@ def test_a_local_ray_started_in_the_background_is_taken_over_or_stopped(
     connect waits for that Ray and owns it; one that no executor took is stopped."""
     import ray
 
-    from serbias.training.executors.ray import prestart, stop_prestarted
+    from serbias.training.executors.ray_connection import prestart, stop_prestarted
 
     arrays, context, tasks = toy_arrays(), {"scale": 2.0}, toy_tasks(2)
     prestart()

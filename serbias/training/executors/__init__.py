@@ -44,7 +44,7 @@ def warm_start(params: Any) -> Iterator[None]:
     if params.executor != "ray" or params.ray_address or not (params.bootstrap or params.cv):
         yield
         return
-    from serbias.training.executors.ray import prestart, stop_prestarted
+    from serbias.training.executors.ray_connection import prestart, stop_prestarted
 
     prestart()
     try:
