@@ -10,18 +10,20 @@ throw-away MLflow store (``sqlite:///<workdir>/mlflow.db``):
     train --bootstrap N [--executor ray]`` runs after parsing its options, each run in a fresh
     process: on ``--executor local`` and on ``--executor ray`` with no address (serbias starts
     a local Ray on 127.0.0.1). Both hold the same number of trainings at once (``--tasks``,
-    default 2: local ``jobs=2``; Ray ``num_cpus`` = CPUs / 2 per task). Every measurement is
-    repeated (``--repeats``, alternating which executor goes first) and the best kept, since
-    other jobs load the machine. Ray's wall time includes its start-up and shutdown, also
-    shown on their own. ``--joined`` adds runs joined to a Ray head started once beforehand
-    (``--ray-address``), which pays no start-up per run.
+    default 2: local ``jobs=2``; Ray ``num_cpus`` = CPUs / 2 per task). The runs come in
+    interleaved rounds (``--repeats``; each round runs every workload on every executor in
+    turn), so that load from other jobs falls on both; medians and ranges are reported. Ray's
+    wall time includes its start-up and shutdown, also shown on their own (serbias starts a
+    local Ray in the background while the driver loads its data: "Ray wait" is what is left).
+    ``--joined`` adds runs joined to a Ray head started once beforehand (``--ray-address``),
+    which pays no start-up per run.
 (c) The training throughput of ``multitask`` at the paper profile's input (128 x 130 log-mels,
     widths 64/64/128/128, batch 64), measured by ``bench/bench_train.py``'s worker, and one
     SVM replica at the paper's training-set size; from these, the wall time of the paper
     profile's 4 families x 2 label kinds x 100 replicas of 100 epochs on this machine and on
     1, 4 and 16 GPUs (the GPU rate is an assumption: ``--gpu-samples-per-s``).
 
-    nice -n 10 .venv/bin/python bench/bench_replicas.py           # 12-15 min on 2 busy cores
+    nice -n 10 .venv/bin/python bench/bench_replicas.py           # 15-20 min on 2 busy cores
     nice -n 10 .venv/bin/python bench/bench_replicas.py --quick   # 5-7 min: a smaller corpus
     .venv/bin/python bench/bench_replicas.py --skip-replicas --gpu-samples-per-s 2400
 
@@ -38,6 +40,7 @@ import math
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -67,7 +70,7 @@ GPU_COUNTS = (1, 4, 16)
 #: the bench corpus, so that resampled clips are not exact duplicates.
 SVM_JITTER = 0.25
 QUICK = {"actors": 12, "sentences": 2, "repeats": 1, "epoch_steps": 6, "warmup": 2}
-DEFAULT = {"repeats": 2, "epoch_steps": 20, "warmup": 3}
+DEFAULT = {"repeats": 3, "epoch_steps": 20, "warmup": 3}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -337,12 +340,12 @@ def measure_replicas(
     base: dict[str, Any],
     envs: dict[str, dict[str, str]],
 ) -> Runs:
-    """Every workload on every variant, ``args.repeats`` times, alternating the order."""
+    """``args.repeats`` rounds, each running every workload on every variant in turn
+    (local, ray, local, ray, ...), so that load from other jobs falls on both executors."""
     runs: Runs = {w.name: {v: [] for v in variants} for w in workloads}
     for repeat in range(args.repeats):
-        order = variants if repeat % 2 == 0 else variants[::-1]
         for workload in workloads:
-            for variant in order:
+            for variant in variants:
                 spec = {**base, "model": workload.model, "replicas": workload.replicas,
                         "epochs": workload.epochs, "variant": variant,
                         "experiment": f"bench-{workload.model}-{variant}-{repeat}"}  # fmt: skip
@@ -356,38 +359,56 @@ def measure_replicas(
     return runs
 
 
+def _spread(values: list[float]) -> str:
+    return f"{min(values):.1f}-{max(values):.1f}" if len(values) > 1 else f"{values[0]:.1f}"
+
+
 def print_replica_table(workloads: list[Workload], variants: list[str], runs: Runs) -> None:
-    """The wall-time table and Ray's overhead over the local pool, per workload."""
+    """The wall-time table and Ray's overhead over the local pool, per workload: medians over
+    the rounds, with their range, and the median of each round's paired overhead."""
     print()
-    print(f"{'workload':<31} {'executor':<10} {'best':>7}  {'runs (s)':<13} {'Ray start':>9} "
-          f"{'Ray stop':>8} {'1st result':>10} {'MLflow':>7}")  # fmt: skip
+    print(f"{'workload':<31} {'executor':<10} {'median':>7}  {'range (s)':<11} {'Ray wait':>8} "
+          f"{'Ray stop':>8} {'1st result':>10} {'MLflow':>7}  {'load':<9}")  # fmt: skip
     for workload in workloads:
         for variant in variants:
             results = runs[workload.name][variant]
-            top = min(results, key=lambda r: r["wall"])
-            walls = ", ".join(f"{r['wall']:.1f}" for r in results)
             ray = variant != "local"
-            start = f"{top['ray_start']:.1f} s" if ray else "-"
-            stop = f"{top['ray_stop']:.1f} s" if ray else "-"
-            first = f"{top['arrivals'][0]:.1f} s" if top["arrivals"] else "-"
-            print(f"{workload.name:<31} {variant:<10} {top['wall']:6.1f}s  {walls:<13} "
-                  f"{start:>9} {stop:>8} {first:>10} {top['logging']:6.1f}s")  # fmt: skip
-    print("(best: the fastest run's wall time, Ray's start and stop included; 1st result: "
-          "seconds to the first finished replica; MLflow: the driver's child-run logging, "
-          "inside the wall time)")  # fmt: skip
+
+            def median(key: str, results: list[dict[str, Any]] = results) -> float:
+                return statistics.median(r[key] for r in results)
+
+            walls = [r["wall"] for r in results]
+            start = f"{median('ray_start'):.1f} s" if ray else "-"
+            stop = f"{median('ray_stop'):.1f} s" if ray else "-"
+            firsts = [r["arrivals"][0] for r in results if r["arrivals"]]
+            first = f"{statistics.median(firsts):.1f} s" if firsts else "-"
+            loads = _spread([r["load"] for r in results])
+            print(f"{workload.name:<31} {variant:<10} {statistics.median(walls):6.1f}s  "
+                  f"{_spread(walls):<11} {start:>8} {stop:>8} {first:>10} "
+                  f"{median('logging'):6.1f}s  {loads:<9}")  # fmt: skip
+    print("(median over the rounds, Ray's start and stop included; range: fastest-slowest run; "
+          "Ray wait: the driver's wait for Ray, whose start overlaps its data loading; 1st "
+          "result: seconds to the first finished replica; MLflow: the driver's child-run "
+          "logging, inside the wall time; load: 1-minute load average at each run's "
+          "start)")  # fmt: skip
     print()
-    print(f"Ray overhead over the local pool (best vs best; target <= {TARGET_OVERHEAD:.0f}%):")
+    print(f"Ray overhead over the local pool (median vs median; target <= {TARGET_OVERHEAD:.0f}%;"
+          " per round: each round's ray run vs its local run):")  # fmt: skip
     for workload in workloads:
-        local = min(r["wall"] for r in runs[workload.name]["local"])
+        local_runs = runs[workload.name]["local"]
+        local = statistics.median(r["wall"] for r in local_runs)
         for variant in variants[1:]:
             ray_runs = runs[workload.name][variant]
-            ray = min(r["wall"] for r in ray_runs)
-            bare = min(r["wall"] - r["ray_start"] - r["ray_stop"] for r in ray_runs)
+            ray = statistics.median(r["wall"] for r in ray_runs)
+            bare = statistics.median(r["wall"] - r["ray_start"] - r["ray_stop"] for r in ray_runs)
             overhead = 100.0 * (ray - local) / local
+            paired = [100.0 * (on_ray["wall"] - here["wall"]) / here["wall"]
+                      for on_ray, here in zip(ray_runs, local_runs, strict=True)]  # fmt: skip
+            rounds = ", ".join(f"{p:+.0f}%" for p in paired)
             verdict = "within" if overhead <= TARGET_OVERHEAD else "ABOVE"
             print(f"  {workload.name:<31} {variant:<10} {ray:6.1f} s vs {local:6.1f} s: "
-                  f"{overhead:+6.1f}% ({verdict} target); without Ray's start and stop "
-                  f"{100.0 * (bare - local) / local:+6.1f}%")  # fmt: skip
+                  f"{overhead:+6.1f}% ({verdict} target); per round {rounds}; without Ray's "
+                  f"wait and stop {100.0 * (bare - local) / local:+6.1f}%")  # fmt: skip
 
 
 def print_projection(
@@ -471,7 +492,9 @@ def parse_args() -> argparse.Namespace:
     add("--net-replicas", type=int, default=4)
     add("--net-model", default="multitask", help="network family of (b), params.yaml widths")
     add("--tasks", type=int, default=2, help="trainings at once on each executor")
-    add("--repeats", type=int, help="runs per executor and workload, the best kept (default 2)")
+    add("--repeats", type=int,
+        help="rounds (each: every workload on every executor in turn); medians are reported "
+             "(default 3)")  # fmt: skip
     add("--epoch-steps", type=int, help="timed training steps at the paper input (default 20)")
     add("--joined", action="store_true", help="also time runs joined to a running local head")
     add("--skip-replicas", action="store_true", help="only (c): the epoch rate and projection")
@@ -523,8 +546,8 @@ def main() -> None:
         if not args.skip_replicas:
             variants = ["local", "ray"] + (["ray-joined"] if args.joined else [])
             print(f"{args.tasks} trainings at once: local jobs={args.tasks}; Ray num_cpus="
-                  f"{cpus / args.tasks:g} per task on {cpus} CPUs; best of {args.repeats}, "
-                  "alternating order")  # fmt: skip
+                  f"{cpus / args.tasks:g} per task on {cpus} CPUs; {args.repeats} interleaved "
+                  "rounds")  # fmt: skip
             workloads = [
                 Workload(f"{args.svm_replicas} svm replicas", "svm", args.svm_replicas),
                 Workload(f"{args.net_replicas} {args.net_model} replicas, 1 epoch",

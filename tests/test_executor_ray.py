@@ -215,6 +215,30 @@ def test_a_local_ray_listens_on_loopback_and_runs_the_tasks(ray_cluster: RayHead
     assert not ray.is_initialized()
 
 
+def test_a_local_ray_started_in_the_background_is_taken_over_or_stopped(
+    ray_cluster: RayHead,
+) -> None:
+    """``prestart`` (what ``serbias train`` calls before loading its data): the executor's
+    connect waits for that Ray and owns it; one that no executor took is stopped."""
+    import ray
+
+    from serbias.training.executors.ray_connection import prestart, stop_prestarted
+
+    arrays, context, tasks = toy_arrays(), {"scale": 2.0}, toy_tasks(2)
+    prestart()
+    executor = RayExecutor(None, {"num_cpus": 1}, retries=0)
+    executor.connect()
+    assert {node["NodeManagerAddress"] for node in ray.nodes()} == {"127.0.0.1"}
+    results = {result.key: result for result in executor.run(row_sums, arrays, context, tasks)}
+    for task in tasks:
+        assert_same(results[task.key], row_sums(arrays, context, task, 1))
+    assert not ray.is_initialized()
+
+    prestart()
+    stop_prestarted()
+    assert not ray.is_initialized()
+
+
 def test_without_ray_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)
     with pytest.raises(SerbiasError, match=r'pip install -e "\.\[ray\]"'):

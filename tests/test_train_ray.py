@@ -96,3 +96,26 @@ def test_an_unreachable_ray_address_fails_before_any_training(corpus_and_store, 
     assert "127.0.0.1:9" in done.output
     experiment = _client().get_experiment_by_name("serbias-train")
     assert experiment is None or _client().search_runs([experiment.experiment_id]) == []
+
+
+def test_resources_no_node_has_fail_before_any_training(
+    corpus_and_store, ray_cluster, tracking_store, tmp_path, monkeypatch
+):
+    """One GPU per task on the CPU-only loopback head: a one-line error, not a hang, and no
+    run is started."""
+    root = corpus_and_store
+    params = tmp_path / "params.yaml"
+    params.write_text("train:\n  resources: {num_cpus: 1, num_gpus: 1}\n", encoding="utf-8")
+    monkeypatch.setenv("SERBIAS_PARAMS", str(params))
+    command = ["train", "--model", "svm", "--features", str(root / "features"),
+               "--data", str(root / "data"), "--split", str(root / "split.json"),
+               "--out", str(tmp_path / "train"), "--bootstrap", "2",
+               "--executor", "ray", "--ray-address", ray_cluster.address]  # fmt: skip
+    done = runner.invoke(app, command)
+    assert done.exit_code == 1, done.output
+    assert len(done.output.strip().splitlines()) == 1, done.output
+    assert "train.resources" in done.output and "num_gpus=1" in done.output
+    assert "0 GPUs" in done.output  # what the largest node has
+    assert not (tmp_path / "train").exists()
+    experiment = _client().get_experiment_by_name("serbias-train")
+    assert experiment is None or _client().search_runs([experiment.experiment_id]) == []

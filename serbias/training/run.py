@@ -15,6 +15,7 @@ from serbias import tracking
 from serbias.models.families import family as model_family
 from serbias.training.data import TrainingData, load_training_data
 from serbias.training.evaluation import evaluate
+from serbias.training.executors import warm_start
 from serbias.training.fit import fit_model
 from serbias.training.params import TrainParams
 from serbias.training.tracked import (
@@ -49,16 +50,17 @@ def train(
     model is fitted.
     """
     family = model_family(params.model)
-    tracking.check_tracking()
-    data = load_training_data(
-        features_dir, data_dir, model=family.name, labels=params.labels, split_file=split_file,
-        folds=params.cv,
-    )  # fmt: skip
-    tags = run_tags(params, data, split_mode(split_file))
-    if params.bootstrap or params.cv:
-        from serbias.training.many import train_many
+    with warm_start(params):  # a local Ray starts while the data loads
+        tracking.check_tracking()
+        data = load_training_data(
+            features_dir, data_dir, model=family.name, labels=params.labels,
+            split_file=split_file, folds=params.cv,
+        )  # fmt: skip
+        tags = run_tags(params, data, split_mode(split_file))
+        if params.bootstrap or params.cv:
+            from serbias.training.many import train_many
 
-        return train_many(params, data, tags, progress, fresh=fresh)
+            return train_many(params, data, tags, progress, fresh=fresh)
     return _train_single(params, data, tags, progress)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from serbias.training.executors.base import (
@@ -15,7 +17,7 @@ from serbias.training.executors.base import (
 
 __all__ = [
     "Executor", "TaskFailure", "TrainingTask", "Work", "crash_if_asked", "first_line",
-    "make_executor",
+    "make_executor", "warm_start",
 ]  # fmt: skip
 
 
@@ -32,3 +34,20 @@ def make_executor(params: Any, jobs: int) -> Executor:
     from serbias.training.executors.local import LocalExecutor
 
     return LocalExecutor(jobs, retries=params.retries)
+
+
+@contextmanager
+def warm_start(params: Any) -> Iterator[None]:
+    """With ``train.executor: ray`` and no ``train.ray_address``, start the local Ray in the
+    background while the block loads data (its start-up costs seconds); the executor the
+    block makes takes it over, and one left untaken (an error came first) stops at the end."""
+    if params.executor != "ray" or params.ray_address or not (params.bootstrap or params.cv):
+        yield
+        return
+    from serbias.training.executors.ray_connection import prestart, stop_prestarted
+
+    prestart()
+    try:
+        yield
+    finally:
+        stop_prestarted()

@@ -12,13 +12,16 @@ from typing import Any
 
 import numpy as np
 
+from serbias.cpu import available_cpus, limit_threads
 from serbias.training.executors.base import TaskFailure, TrainingTask, Work, first_line
 
 _ARRAYS: dict[str, np.ndarray] = {}
 
 
-def _attach(paths: Mapping[str, str]) -> None:
-    """Worker start: memory-map the arrays the driver wrote once."""
+def _attach(paths: Mapping[str, str], threads: int) -> None:
+    """Worker start: BLAS/OpenMP threads capped at this worker's share of the CPUs (as Ray
+    workers are), and the arrays the driver wrote once memory-mapped."""
+    limit_threads(threads)
     _ARRAYS.clear()
     _ARRAYS.update({k: np.load(p, mmap_mode="r", allow_pickle=False) for k, p in paths.items()})
 
@@ -76,7 +79,7 @@ class LocalExecutor:
                 max_workers=min(self.jobs, len(waiting)),
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_attach,
-                initargs=(dict(paths),),
+                initargs=(dict(paths), max(1, available_cpus() // self.jobs)),
             )
             running: dict[Future, TrainingTask] = {}
             broken = False

@@ -5,31 +5,25 @@ of one remote function that declares its resources and its retries (``max_retrie
 ``retry_exceptions``), so Ray itself re-runs a task whose worker raised or died. A task that
 holds a GPU gets a fresh worker (``max_calls=1``) with TensorFlow's memory growth on, so the
 GPU's memory is freed between trainings; CPU workers are reused, so TensorFlow is imported
-once per worker. A tiny actor numbers each task's attempts (1 for the first, as the local
-executor does): the work learns its attempt and the driver records the retries. The driver
-collects results as tasks finish; it does every MLflow write itself.
-
-Joining a cluster started with ``ray start`` (Ray 2.60 turns token authentication on for
-those): the driver sets ``RAY_AUTH_MODE=token`` and either ``RAY_AUTH_TOKEN_PATH`` (a copy of
-the head's ``~/.ray/auth_token``) or ``RAY_AUTH_TOKEN``. Every node needs the same
-serbias environment (``pip install -e ".[ray]"``) as the driver.
+once per worker, and each worker's BLAS/OpenMP threads are capped at its task's CPUs. Each
+attempt learns its number from Ray's own task context (1 for the first, as the local
+executor does) and returns it with its result, so the driver records the retries. The
+driver collects results as tasks finish; it does every MLflow write itself. Starting and
+joining Ray (token authentication, loopback, a background start) is
+:mod:`serbias.training.executors.ray_connection`'s. Every node needs the same serbias
+environment (``pip install -e ".[ray]"``) as the driver.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import logging
 import os
-import socket
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from serbias.cpu import available_cpus
+from serbias.cpu import limit_threads
 from serbias.errors import SerbiasError
 from serbias.training.executors.base import (
     CRASH_ONCE_ENV,
@@ -38,18 +32,16 @@ from serbias.training.executors.base import (
     Work,
     first_line,
 )
+from serbias.training.executors.ray_connection import (
+    background_stopped,
+    check_address,
+    import_ray,
+    is_loopback,
+    join,
+    start_local,
+    started_in_background,
+)
 from serbias.training.params import TaskResources
-
-RAY_EXTRA = 'pip install -e ".[ray]"'
-LOOPBACK = "127.0.0.1"
-#: Ray binds to every interface and rewrites 127.0.0.1 to the machine's network address
-#: unless this is "0" before ``import ray``; a Ray that serbias starts stays on loopback.
-LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
-REACH_TIMEOUT = 5.0  # seconds for the TCP check of a cluster address
-#: Ray retries a refused GCS handshake 20 times, a second apart; a wrong token needs fewer.
-GCS_CONNECT_ATTEMPTS = "5"
-AUTH_MARKERS = ("InvalidAuthToken", "Unauthenticated", "AuthenticationError", "auth token")
-QUIET_RETRIES_ENV = "RAY_enable_output_error_log_if_still_retry"
 
 
 class RayExecutor:
@@ -71,7 +63,7 @@ class RayExecutor:
     ) -> None:
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
             raise SerbiasError(f"train.retries: {retries!r} (expected a whole number >= 0)")
-        self.address = _check_address(address)
+        self.address = check_address(address)
         self.resources = TaskResources.from_mapping(resources)
         self.retries = retries
         #: attempts per task key of the last run (1: no retry)
@@ -98,12 +90,14 @@ class RayExecutor:
         Raises a one-line SerbiasError, before any training, when Ray is not installed, the
         address is unreachable or refuses this driver's token, or no node has the resources.
         """
-        ray = _import_ray(loopback=self.address is None or _is_loopback(self.address))
-        if not ray.is_initialized():
+        ray = import_ray(loopback=self.address is None or is_loopback(self.address))
+        if self.address is None and started_in_background():
+            self._owns_connection = True
+        elif not ray.is_initialized():
             if self.address is None:
-                _start_local(ray)
+                start_local(ray)
             else:
-                _join(ray, self.address)
+                join(ray, self.address)
             self._owns_connection = True
         try:
             self.check_resources()
@@ -117,6 +111,7 @@ class RayExecutor:
             import ray
 
             ray.shutdown()
+            background_stopped()
             self._owns_connection = False
 
     def check_resources(self) -> None:
@@ -153,9 +148,7 @@ class RayExecutor:
         import ray
 
         pending: dict[Any, TrainingTask] = {}
-        ledger = None
         try:
-            ledger = ray.remote(num_cpus=0)(AttemptLedger).remote()
             train = ray.remote(
                 num_cpus=self.resources.num_cpus,
                 num_gpus=self.resources.num_gpus,
@@ -167,28 +160,27 @@ class RayExecutor:
             shared_context = ray.put(context)
             options = TaskOptions(
                 gpu=self.resources.num_gpus > 0,
+                threads=self.threads,
                 crash_once=os.environ.get(CRASH_ONCE_ENV) or None,
             )
             for task in tasks:
                 ref = train.options(name=task.key).remote(
-                    work, shared, shared_context, task, ledger, options
+                    work, shared, shared_context, task, options
                 )
                 pending[ref] = task
             while pending:
                 (ref,), _ = ray.wait(list(pending), num_returns=1)
                 task = pending.pop(ref)
                 try:
-                    outcome = ray.get(ref)
+                    attempt, outcome = ray.get(ref)
                 except ray.exceptions.RayError as error:
-                    attempts = ray.get(ledger.attempts_of.remote(task.key)) or self.retries + 1
-                    outcome = TaskFailure(task.key, attempts, task_error(error))
+                    attempt = self.retries + 1  # Ray gave up after its declared retries
+                    outcome = TaskFailure(task.key, attempt, task_error(error))
+                self.attempts[task.key] = attempt
                 yield outcome
-            self.attempts = ray.get(ledger.counts.remote())
         finally:
             for ref in pending:
                 ray.cancel(ref, force=True)
-            if ledger is not None:
-                ray.kill(ledger)
             self.close()
 
 
@@ -197,26 +189,10 @@ class TaskOptions:
     """How a worker prepares for one training (picklable; read in the worker)."""
 
     gpu: bool
+    #: BLAS/OpenMP threads of the worker: its task's whole CPUs
+    threads: int = 1
     #: the driver's ``$SERBIAS_TEST_CRASH_ONCE``: a cluster's workers do not inherit its env
     crash_once: str | None = None
-
-
-class AttemptLedger:
-    """Counts the attempts of each task (a Ray actor: one per run)."""
-
-    def __init__(self) -> None:
-        self._attempts: dict[str, int] = {}
-
-    def start(self, key: str) -> int:
-        """Count a new attempt of ``key``; return its number (1 for the first)."""
-        self._attempts[key] = self._attempts.get(key, 0) + 1
-        return self._attempts[key]
-
-    def attempts_of(self, key: str) -> int:
-        return self._attempts.get(key, 0)
-
-    def counts(self) -> dict[str, int]:
-        return dict(self._attempts)
 
 
 def run_task(
@@ -224,164 +200,33 @@ def run_task(
     arrays: Mapping[str, np.ndarray],
     context: Any,
     task: TrainingTask,
-    ledger: Any,
     options: TaskOptions,
-) -> Any:
-    """One attempt of ``task`` in a Ray worker: number it, prepare the process, run the work."""
-    import ray
-
-    attempt = ray.get(ledger.start.remote(task.key))
+) -> tuple[int, Any]:
+    """One attempt of ``task`` in a Ray worker: prepare the process, run the work; returns
+    (attempt number, the work's result)."""
+    attempt = _attempt_number()
     if options.crash_once:  # the work calls crash_if_asked, which reads it here
         os.environ[CRASH_ONCE_ENV] = options.crash_once
     else:
         os.environ.pop(CRASH_ONCE_ENV, None)
     if options.gpu:  # a fresh worker per GPU task (max_calls=1), before TensorFlow starts
         os.environ["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"
-    return work(arrays, context, task, attempt)
+    limit_threads(options.threads)
+    return attempt, work(arrays, context, task, attempt)
+
+
+def _attempt_number() -> int:
+    """This task's attempt, 1 for the first: Ray counts the retries it declared (0-based).
+
+    Ray 2.60 (the pinned extra) exposes it only on the core worker; a per-run actor that
+    counted attempts instead cost a worker process and seconds of start-up on small nodes.
+    """
+    import ray
+
+    return int(ray._private.worker.global_worker.core_worker.get_current_task_attempt_number()) + 1
 
 
 def task_error(error: BaseException) -> str:
     """A failed task's error in one line: the work's own exception when it raised one."""
     cause = getattr(error, "cause", None)
     return first_line(cause if isinstance(cause, BaseException) else error)
-
-
-# ---------------------------------------------------------------------- connecting
-
-
-def _import_ray(*, loopback: bool) -> Any:
-    if loopback:  # read once, when ray is first imported
-        os.environ[LOOPBACK_ENV] = "0"
-    try:
-        import ray
-    except ImportError:
-        raise SerbiasError(f"the ray executor needs Ray: {RAY_EXTRA}") from None
-    return ray
-
-
-def _init_options() -> dict[str, Any]:
-    """Keep workers' output and Ray's notices off the driver's terminal (and Rich's bar)."""
-    # The driver owns the tasks: without this it prints a line per retry it schedules.
-    os.environ.setdefault(QUIET_RETRIES_ENV, "0")
-    from serbias.quiet import verbose
-
-    if verbose():  # serbias -v: workers' output and Ray's notices on the driver's terminal
-        return {"log_to_driver": True, "logging_level": logging.INFO, "configure_logging": True}
-    return {"log_to_driver": False, "logging_level": logging.ERROR, "configure_logging": True}
-
-
-def _start_local(ray: Any) -> None:
-    """A local Ray on this machine's CPUs and GPUs, listening on 127.0.0.1 only."""
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    ray.init(
-        address="local",
-        num_cpus=available_cpus(),
-        include_dashboard=False,
-        _node_ip_address=LOOPBACK,
-        **_init_options(),
-    )
-
-
-def _join(ray: Any, address: str) -> None:
-    """Connect to a running cluster; a refusal is one SerbiasError naming what to set."""
-    target = (os.environ.get("RAY_ADDRESS") or address) if address == "auto" else address
-    if target != "auto":
-        _check_reachable(target)
-    with _quiet_stderr() as stderr, _gcs_attempts(GCS_CONNECT_ATTEMPTS):
-        try:
-            ray.init(address=address, **_init_options())
-        except (ConnectionError, RuntimeError, ray.exceptions.RayError) as error:
-            text = _chain_text(error) + stderr()
-            if any(marker in text for marker in AUTH_MARKERS):
-                raise SerbiasError(
-                    f"the Ray cluster at {target} refused this driver's authentication token: "
-                    "set RAY_AUTH_MODE=token and RAY_AUTH_TOKEN_PATH to a copy of the head's "
-                    "~/.ray/auth_token (or RAY_AUTH_TOKEN to its content)"
-                ) from None
-            raise SerbiasError(
-                f"cannot connect to a Ray cluster at {target}: {first_line(error)}"
-            ) from None
-
-
-def _check_address(address: str | None) -> str | None:
-    if address is None or address == "auto":
-        return address
-    host, port = _host_port(address)
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise SerbiasError(
-            f"--ray-address {address!r}: expected auto, host:port or ray://host:port"
-        )
-    return address
-
-
-def _host_port(address: str) -> tuple[str, str]:
-    bare = address.removeprefix("ray://")
-    host, _, port = bare.rpartition(":")
-    return host.strip("[]"), port
-
-
-def _is_loopback(address: str) -> bool:
-    if address == "auto":
-        return False
-    host, _ = _host_port(address)
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _check_reachable(address: str) -> None:
-    host, port = _host_port(address)
-    try:
-        with socket.create_connection((host, int(port)), timeout=REACH_TIMEOUT):
-            pass
-    except OSError as error:
-        reason = error.strerror or type(error).__name__
-        raise SerbiasError(
-            f"cannot reach a Ray cluster at {address} ({reason}); start one with "
-            "`ray start --head` or check --ray-address"
-        ) from None
-
-
-def _chain_text(error: BaseException | None) -> str:
-    texts = []
-    while error is not None:
-        texts.append(f"{type(error).__name__}: {error}")
-        error = error.__cause__ or error.__context__
-    return "\n".join(texts)
-
-
-@contextmanager
-def _gcs_attempts(attempts: str) -> Iterator[None]:
-    """Fewer handshake attempts with an existing GCS (Ray's default is 20 s of retries)."""
-    name = "RAY_gcs_server_port_wait_time_s"
-    if name in os.environ:
-        yield
-        return
-    os.environ[name] = attempts
-    try:
-        yield
-    finally:
-        os.environ.pop(name, None)
-
-
-@contextmanager
-def _quiet_stderr() -> Iterator[Any]:
-    """Send this process's file descriptor 2 (Ray's C++ warnings) to a temporary file while
-    connecting; yields a function returning what was written."""
-    with tempfile.TemporaryFile(mode="w+b") as sink:
-        saved = os.dup(2)
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield lambda: _read(sink)
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
-def _read(sink: Any) -> str:
-    sink.flush()
-    sink.seek(0)
-    return sink.read().decode("utf-8", errors="replace")
