@@ -25,43 +25,55 @@ pytestmark = pytest.mark.browser
 VIEWPORT = {"width": 1280, "height": 800}
 
 
-def test_verdicts_forest_plot_and_ground_truth_are_on_the_first_screen(tmp_path: Path) -> None:
+def first_screen(report: Path, screenshot: Path) -> dict:
+    """Open ``report`` in headless Chromium at 1280 x 800, save the screenshot (also to
+    ``$SERBIAS_ARTIFACTS``) and return the first-screen facts the tests check."""
     if not CHROMIUM.is_file():
         pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    result = audit_many(tmp_path / "preds")
-    files = write_audit(result, tmp_path / "audit", planted=(PlantedBias("sex", "Female", 0.8),))
-    screenshot = tmp_path / "report-first-screen.png"
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
         )
         try:
             page = browser.new_page(viewport=VIEWPORT)
-            page.goto(files["report_html"].resolve().as_uri())
+            page.goto(report.resolve().as_uri())
             page.screenshot(path=str(screenshot))
-            boxes = {
-                name: page.locator(selector).bounding_box()
-                for name, selector in {
-                    "verdict table": "#verdicts",
-                    "forest plot": "#forest svg",
-                    "ground-truth box": "#ground-truth",
-                }.items()
+            facts = {
+                "boxes": {
+                    name: page.locator(selector).bounding_box()
+                    for name, selector in {
+                        "verdict table": "#verdicts",
+                        "forest plot": "#forest svg",
+                        "ground-truth box": "#ground-truth",
+                    }.items()
+                },
+                "rows": page.locator("#verdicts tbody tr").count(),
+                "summaries": page.locator("details > summary").count(),
+                "first_fold_open": page.locator("details").first.evaluate("d => d.open"),
+                "ground_truth": page.locator("#ground-truth").inner_text(),
             }
-            rows = page.locator("#verdicts tbody tr").count()
-            summaries = page.locator("details > summary").count()
-            first_fold_open = page.locator("details").first.evaluate("d => d.open")
         finally:
             browser.close()
     if os.environ.get("SERBIAS_ARTIFACTS"):
         artifacts = Path(os.environ["SERBIAS_ARTIFACTS"])
         artifacts.mkdir(parents=True, exist_ok=True)
         shutil.copy(screenshot, artifacts / screenshot.name)
-
     assert screenshot.stat().st_size > 0
+    return facts
+
+
+def assert_on_first_screen(boxes: dict) -> None:
     for name, box in boxes.items():
         assert box is not None, f"{name} not rendered"
         assert box["x"] >= 0 and box["x"] + box["width"] <= VIEWPORT["width"], name
         assert box["y"] >= 0 and box["y"] + box["height"] <= VIEWPORT["height"], name
-    assert rows == len(result.analyses)  # 8 systems x 2 targets + the listeners
-    assert summaries == len(result.analyses) + 3 and not first_fold_open
+
+
+def test_verdicts_forest_plot_and_ground_truth_are_on_the_first_screen(tmp_path: Path) -> None:
+    result = audit_many(tmp_path / "preds")
+    files = write_audit(result, tmp_path / "audit", planted=(PlantedBias("sex", "Female", 0.8),))
+    facts = first_screen(files["report_html"], tmp_path / "report-first-screen.png")
+    assert_on_first_screen(facts["boxes"])
+    assert facts["rows"] == len(result.analyses)  # 8 systems x 2 targets + the listeners
+    assert facts["summaries"] == len(result.analyses) + 3 and not facts["first_fold_open"]

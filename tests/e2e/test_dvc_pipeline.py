@@ -168,6 +168,18 @@ def test_the_svm_bootstrap_gives_the_studys_tables(pipeline):
             assert rows["cv_value"].astype(float).between(0, 1).all()
 
 
+@pytest.mark.browser
+def test_the_pipelines_report_opens_with_verdicts_forest_plot_and_ground_truth(pipeline):
+    from tests.test_report_browser import assert_on_first_screen, first_screen
+
+    root, _ = pipeline
+    facts = first_screen(root / "outputs/audit/report.html", root / "pipeline-first-screen.png")
+    assert_on_first_screen(facts["boxes"])
+    # 8 cross-validated models + 2 SVM replica sets on 2 targets, and the listeners
+    assert facts["rows"] == 10 * 2 + 1
+    assert "Planted (synth.json): sex=Female" in facts["ground_truth"]
+
+
 def test_the_pipeline_is_up_to_date_after_repro(pipeline):
     root, _ = pipeline
     assert "up to date" in _run(root, str(BIN / "dvc"), "status")
