@@ -330,7 +330,13 @@ def test_a_pipeline_directory_audits_models_and_replica_sets_with_the_studys_tab
     _sidecar(cv, "svm", "intended", out_of_fold=True)
     other = write_predictions(predictions / "cnn_lstm-intended.csv", noisy_scores(clips, seed=8))
     _sidecar(other, "cnn_lstm", "intended")
-    (predictions / "cnn_lstm-intended-bootstrap").mkdir()
+    (predictions / "multitask-intended-bootstrap").mkdir()
+    for index in range(2):
+        replica = write_predictions(
+            predictions / "cnn_lstm-intended-bootstrap" / f"replica_{index:03d}.csv",
+            noisy_scores(clips.iloc[index::2], seed=20 + index),
+        )
+        _sidecar(replica, "cnn_lstm", "intended")
     rng = np.random.default_rng(1)
     subsets = []
     for index in range(3):
@@ -344,11 +350,14 @@ def test_a_pipeline_directory_audits_models_and_replica_sets_with_the_studys_tab
     result = run_audit([predictions], clips, settings(min_actors=2, target="intended"))
 
     assert [s.name for s in result.systems] == [
-        "cnn_lstm-intended", "svm-intended", "svm-intended-bootstrap"]  # fmt: skip
-    assert [s.n_replicas for s in result.systems] == [0, 0, 3]
-    study = result.study_tables
-    assert set(study["system"]) == {"svm-intended-bootstrap"}
-    assert set(study["cv_system"]) == {"svm-intended"}
+        "cnn_lstm-intended", "svm-intended", "cnn_lstm-intended-bootstrap",
+        "svm-intended-bootstrap"]  # fmt: skip
+    assert [s.n_replicas for s in result.systems] == [0, 0, 2, 3]
+    # the cnn_lstm CSV is not out-of-fold, so its replicas have no cross-validated partner
+    partners = result.study_tables.groupby("system")["cv_system"].unique()
+    expected = {"cnn_lstm-intended-bootstrap": [""], "svm-intended-bootstrap": ["svm-intended"]}
+    assert {k: list(v) for k, v in partners.items()} == expected
+    study = result.study_tables[result.study_tables["system"] == "svm-intended-bootstrap"]
     macro = study[study["metric"] == "macro_f1"].set_index(["group", "reference"])
     assert list(macro.index) == [("Male", ""), ("Female", ""), ("Caucasian", ""),
                                  ("Non-Caucasian", ""), ("Female", "Male"),
@@ -377,7 +386,7 @@ def test_a_pipeline_directory_audits_models_and_replica_sets_with_the_studys_tab
 
     files = write_audit(result, tmp_path / "out")
     written = pd.read_csv(files["study_tables"])
-    assert len(written) == len(study)
+    assert len(written) == len(result.study_tables)
     assert "svm-intended-bootstrap.replicas.intended.sex.Female_vs_Male.macro_f1.mean" in (
         json.loads(files["metrics"].read_text())
     )

@@ -211,7 +211,7 @@ def replica_section(result: AuditResult) -> list[Block]:
             "replicas and actors together (two-level bootstrap-t), so it holds both."
         ),
     ]
-    for target, rows in summary.groupby("target", sort=False):
+    for (system, target), rows in summary.groupby(["system", "target"], sort=False):
         chosen = rows[rows["axis"].isin(PRIMARY_AXES)].copy()
         gap = chosen["kind"] == "gap_vs_reference"
         chosen["column"] = chosen["group"].where(
@@ -235,5 +235,7 @@ def replica_section(result: AuditResult) -> list[Block]:
                 cells.append(cell)
             body.append([metric_phrase(metric), *cells])
         n = int(rows["n_replicas"].max())
-        blocks.append(Table(["Metric", *columns], body, caption=f"{target} target, {n} replicas"))
+        blocks.append(
+            Table(["Metric", *columns], body, caption=f"{system}, {target} target, {n} replicas")
+        )
     return blocks
