@@ -283,10 +283,12 @@ def _verdict_tables(result, width: int):
         )
         for i in part:
             number = "[CI]" in columns[i] or columns[i] == "p (BH)"
+            # every value and verdict whole; a long system name folds when the line is short
             table.add_column(
                 headers[i],
                 justify="right" if number else "left",
-                min_width=widths[i] if number or i == 0 else None,
+                min_width=widths[i] if i != 0 else None,
+                overflow="fold",
             )
         for row in cells:
             table.add_row(*(Text(row[i], style=styles.get(row[i], "")) for i in part))

@@ -176,7 +176,7 @@ _GEOMETRY = re.compile(r'(\s(?:d|x|y|width|height|transform|points|viewBox)=")([
 
 
 def _svg(figure) -> bytes:
-    """The figure as compact SVG: no metadata, coordinates rounded to 0.01 pt, fixed ids."""
+    """The figure as compact SVG: no metadata, coordinates rounded to 0.1 pt, fixed ids."""
     import matplotlib
 
     buffer = io.BytesIO()
@@ -196,7 +196,7 @@ def _svg(figure) -> bytes:
     text = text.replace(_FONT, "").replace("<svg ", f'<svg style="{_FONT.strip("; ")}" ', 1)
 
     def rounded(match: re.Match) -> str:
-        values = _NUMBER.sub(lambda n: f"{float(n.group()):.2f}".rstrip("0").rstrip("."), match[2])
+        values = _NUMBER.sub(lambda n: f"{float(n.group()):.1f}".rstrip("0").rstrip("."), match[2])
         return match[1] + " ".join(values.split()) + match[3]
 
     text = re.sub(r">\s+<", "><", _GEOMETRY.sub(rounded, text))

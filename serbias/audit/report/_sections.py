@@ -48,15 +48,23 @@ def report_blocks(
         Details("What was audited", [*_audited(result), *_group_sizes(result)], anchor="audited"),
     ]
     verdicts = result.verdicts
+    # replica ensembles' figures stay files in plots/: inlined, they would push the report of
+    # the pipeline's eight models + replica sets past 2 MB, and the study's tables show them
+    replica_sets = {system.name for system in result.systems if system.n_replicas}
     for number, analysis in enumerate(result.analyses):
         key = (analysis.system, analysis.target)
         words = verdicts[
             (verdicts["system"] == analysis.system) & (verdicts["target"] == analysis.target)
         ]["verdict"]
-        inner = analysis_section(result, analysis.system, analysis.target, figures.get(key, []))
+        inline = analysis.system not in replica_sets
+        shown = figures.get(key, []) if inline else []
+        inner = analysis_section(result, analysis.system, analysis.target, shown)
         inner += speaker_blocks(result, analysis.system, analysis.target)
-        if key in strips:
+        if key in strips and inline:
             inner.append(strips[key])
+        if not inline and figures.get(key):
+            inner.append(Paragraph(f"This replica set's figures are files, not inlined: "
+                                   f"{figures[key][0].path} and the others in plots/."))  # fmt: skip
         folds.append(
             Details(f"{section_title(*key)}: {', '.join(words)}", inner, anchor=f"set-{number + 1}")
         )
