@@ -63,8 +63,8 @@ def report_blocks(
         if key in strips and inline:
             inner.append(strips[key])
         if not inline and figures.get(key):
-            inner.append(Paragraph(f"This replica set's figures are files, not inlined: "
-                                   f"{figures[key][0].path} and the others in plots/."))  # fmt: skip
+            where = figures[key][0].path
+            inner.append(Paragraph(f"This replica set's figures are files ({where}, ...)."))
         folds.append(
             Details(f"{section_title(*key)}: {', '.join(words)}", inner, anchor=f"set-{number + 1}")
         )
