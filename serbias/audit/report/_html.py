@@ -32,10 +32,12 @@ caption { caption-side: top; text-align: left;
 font-weight: 600; padding-bottom: 0.3rem; } figure { margin: 1rem 0; } img { max-width: 100%; }
 figure svg { max-width: 100%; height: auto; }
 figcaption { font-size: 0.9rem; color: #555; } li { margin: 0.3rem 0; }
-.first-screen table { margin: 0 0 0.4rem; font-size: 0.74rem; line-height: 1.2; }
-.first-screen th, .first-screen td { padding: 0.1rem 0.35rem; }
+.first-screen table { margin: 0 0 0.4rem; font-size: 0.74rem; line-height: 1.15; }
+.first-screen th, .first-screen td { padding: 0.02rem 0.35rem; }
 .first-screen caption { font-size: 0.8rem; padding-bottom: 0.15rem; }
-.first-row { display: grid; grid-template-columns: minmax(0, 1.25fr) minmax(0, 1fr); gap: 1rem; }
+.first-row { display: grid; grid-template-columns: minmax(0, 1.25fr) minmax(0, 1fr); gap: 1rem;
+             align-items: start; }
+.first-row figure svg { max-height: 17rem; width: auto; }
 .first-row figure { margin: 0; } .first-row figcaption { font-size: 0.72rem; line-height: 1.25; }
 .ground-truth { border: 2px solid #6a3d9a; border-radius: 6px; padding: 0.3rem 0.7rem;
                 font-size: 0.78rem; line-height: 1.3; background: #faf7fd; }
