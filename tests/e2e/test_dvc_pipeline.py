@@ -145,7 +145,8 @@ def test_every_model_is_cross_validated_over_every_actor(pipeline):
         sidecar = json.loads((root / f"outputs/predictions/{key}.model.json").read_text())
         assert sidecar["model_uri"] == f"runs:/{summary['run_id']}" and sidecar["out_of_fold"]
     sizes = pd.read_csv(root / "outputs/audit/group_sizes.csv")
-    scored = sizes[(sizes["system"] == "svm-intended") & (sizes["axis"] == "sex")]
+    scored = sizes[(sizes["system"] == "svm-intended") & (sizes["target"] == "intended")
+                   & (sizes["axis"] == "sex")]  # fmt: skip
     assert scored["n_actors"].sum() == corpus["actor_id"].nunique()  # the audit saw every actor
 
 
