@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from serbias.config import load_params, override
+from serbias.errors import SerbiasError
 
 
 def synth(
@@ -48,6 +49,10 @@ def synth(
             "e.g. 'sex=Female:0.8' \\[synth.bias].",
         ),
     ] = None,
+    no_bias: Annotated[
+        bool,
+        typer.Option("--no-bias", help="Plant no bias, whatever synth.bias says."),
+    ] = False,
     raters: Annotated[
         int | None,
         typer.Option(
@@ -73,13 +78,15 @@ def synth(
     from serbias.corpus.synth import count_clips
 
     settings = load_params()
+    if no_bias and bias:
+        raise SerbiasError("--no-bias with --bias: choose one")
     params = override(
         settings.synth,
         actors=actors,
         sentences=sentences,
         full=full,
         seed=seed,
-        bias=tuple(bias) if bias else None,
+        bias=() if no_bias else tuple(bias) if bias else None,
         raters=raters,
         jobs=jobs,
     )

@@ -249,6 +249,10 @@ def train(
     if labels is not None and labels not in LABEL_KINDS:
         raise SerbiasError(f"--labels {labels!r} is not one of {', '.join(LABEL_KINDS)}")
     paths = override(settings.paths, features=features, split=split, train=out)
+    if bootstrap and cv is None:
+        cv = False  # --bootstrap N alone replaces the params' cross-validation
+    if cv is False and register_final is None:
+        register_final = False  # there is no final model without --cv
     params = override(
         settings.train,
         model=model,

@@ -39,7 +39,7 @@ SMALL_ATTENTION = {**SMALL_NET, "attention_heads": 2, "attention_units": 8}
 #: params.yaml changes that make the whole pipeline a few CPU-minutes.
 TINY = {
     "synth": {"actors": 16, "sentences": 2},
-    "split": {"train": 0.5, "val": 0.125, "test": 0.375, "folds": 3},
+    "split": {"train": 0.5, "val": 0.125, "test": 0.375, "folds": 2},
     "extract": {"duration": 1.5, "jobs": 1, "logmel": {"n_mels": 32}},
     "train": {
         "epochs": 1,
@@ -304,6 +304,7 @@ def test_queued_experiments_run_two_at_once_and_log_to_the_project_store(pipelin
         assert "audit-multitask-intended" in tagged[name]
 
 
+@pytest.mark.slow  # about 10 minutes on 2 cores: every stage again, in a temporary copy
 def test_the_paper_profile_runs_the_study_in_a_queued_experiment(pipeline):
     root, _ = pipeline
     dvc = str(BIN / "dvc")

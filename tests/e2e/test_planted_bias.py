@@ -31,7 +31,7 @@ def audit_sex_gaps(root: Path, *, seed: int, bias: tuple[str, ...] = ()) -> pd.D
     """synth -> split -> extract -> train svm -> predict -> audit; the Female-vs-Male gaps."""
     corpus, split, features = root / "corpus", root / "split.json", root / "features"
     predictions, audit = root / "test.csv", root / "audit"
-    bias_args = [a for spec in bias for a in ("--bias", spec)]
+    bias_args = [a for spec in bias for a in ("--bias", spec)] or ["--no-bias"]
     _run("synth", str(corpus), "--actors", "24", "--sentences", "3", "--seed", str(seed),
          "--jobs", "1", *bias_args)  # fmt: skip
     _run("split", "--data", str(corpus), "--out", str(split), "--seed", str(seed),
@@ -53,8 +53,12 @@ def audit_sex_gaps(root: Path, *, seed: int, bias: tuple[str, ...] = ()) -> pd.D
         summary["registered_model"] == "serbias-svm-intended" and 0 <= summary["val_macro_f1"] <= 1
     )
     female = (
-        (gaps["kind"] == "vs_reference") & (gaps["axis"] == "sex") & (gaps["group"] == "Female")
-    )
+        (gaps["system"] == "test")
+        & (gaps["kind"] == "vs_reference")
+        & (gaps["axis"] == "sex")
+        & (gaps["group"] == "Female")
+    )  # the model's, not the listeners'
+
     return gaps[female]
 
 

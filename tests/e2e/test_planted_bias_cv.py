@@ -28,7 +28,7 @@ def _run(*args: str) -> None:
 def female_vs_male(root: Path, *, seed: int, bias: tuple[str, ...] = ()) -> pd.Series:
     """The cross-validated SVM's Female-vs-Male macro-F1 gap row of gaps.csv."""
     corpus, split, features = root / "corpus", root / "split.json", root / "features"
-    bias_args = [a for spec in bias for a in ("--bias", spec)]
+    bias_args = [a for spec in bias for a in ("--bias", spec)] or ["--no-bias"]
     _run("synth", str(corpus), "--actors", "20", "--sentences", "2", "--seed", str(seed),
          "--jobs", "1", *bias_args)  # fmt: skip
     _run("split", "--data", str(corpus), "--out", str(split), "--seed", str(seed),
@@ -43,8 +43,9 @@ def female_vs_male(root: Path, *, seed: int, bias: tuple[str, ...] = ()) -> pd.S
     _run("audit", str(root / "svm.csv"), "--data", str(corpus), "--out", str(root / "audit"),
          "--seed", str(seed), "--target", "intended", "--no-track")  # fmt: skip
     gaps = pd.read_csv(root / "audit" / "gaps.csv")
-    row = gaps[(gaps["kind"] == "vs_reference") & (gaps["axis"] == "sex")
-               & (gaps["group"] == "Female") & (gaps["metric"] == "macro_f1")]  # fmt: skip
+    row = gaps[(gaps["system"] == "svm") & (gaps["kind"] == "vs_reference")
+               & (gaps["axis"] == "sex") & (gaps["group"] == "Female")
+               & (gaps["metric"] == "macro_f1")]  # fmt: skip
     assert len(row) == 1 and row.iloc[0]["n_actors"] + row.iloc[0]["n_actors_reference"] == 20
     return row.iloc[0]
 
