@@ -105,17 +105,9 @@ def train(
     """Train ``train.model`` on ``train.labels`` (tracked in MLflow) and write its summary JSON
     ``paths.train/<model>-<labels>.json`` for the predict stage."""
     from serbias.atomic import write_json
-    from serbias.training.run import train as train_model
     from serbias.training.run import train_summary
 
-    result = train_model(
-        params.train,
-        features_dir=params.paths.features,
-        data_dir=params.paths.data,
-        split_file=params.paths.split,
-        progress=progress,
-        fresh=fresh,
-    )
+    result = _train_tracked(params, progress=progress, fresh=fresh)
     write_json(summary_file(params, result.model, result.labels), train_summary(result))
     return result
 
@@ -136,19 +128,27 @@ def train_study(
         write_json(out, {"model": study.train.model, "labels": study.train.labels,
                          "kind": "bootstrap", "replicas": 0, "run_id": None})  # fmt: skip
         return None
-    from serbias.training.run import train as train_model
     from serbias.training.run import train_summary
 
-    result = train_model(
-        study.train,
+    result = _train_tracked(study, progress=progress, fresh=fresh)
+    write_json(out, {**train_summary(result), "replicas": len(result.replicas)})
+    return result
+
+
+def _train_tracked(
+    params: Params, *, progress: ProgressCallback | None, fresh: bool
+) -> TrainResult:
+    """``params.train`` on the stage's features, corpus and split."""
+    from serbias.training.run import train as train_model
+
+    return train_model(
+        params.train,
         features_dir=params.paths.features,
         data_dir=params.paths.data,
         split_file=params.paths.split,
         progress=progress,
         fresh=fresh,
     )
-    write_json(out, {**train_summary(result), "replicas": len(result.replicas)})
-    return result
 
 
 def summary_file(params: Params, model: str, labels: str) -> Path:

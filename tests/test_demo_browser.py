@@ -9,9 +9,12 @@ Run with ``pytest -m browser``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -41,9 +44,10 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 TIMEOUT_MS = 60_000
 
 
-@pytest.fixture(scope="module")
-def browser():
-    """Headless Chromium with a fresh profile (Playwright makes a temporary one per launch)."""
+@contextlib.contextmanager
+def headless_chromium() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (the test is skipped without either), closed
+    afterwards; Playwright gives every launch a fresh temporary profile."""
     if not CHROMIUM.is_file():
         pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
@@ -51,8 +55,17 @@ def browser():
         chromium = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
         )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium with a fresh profile."""
+    with headless_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

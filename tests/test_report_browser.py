@@ -18,7 +18,7 @@ import pytest
 from serbias.audit import write_audit
 from serbias.audit._ground_truth import PlantedBias
 from tests.audit.many_systems import audit_many
-from tests.test_demo_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.test_demo_browser import headless_chromium
 
 pytestmark = pytest.mark.browser
 
@@ -28,33 +28,24 @@ VIEWPORT = {"width": 1280, "height": 800}
 def first_screen(report: Path, screenshot: Path) -> dict:
     """Open ``report`` in headless Chromium at 1280 x 800, save the screenshot (also to
     ``$SERBIAS_ARTIFACTS``) and return the first-screen facts the tests check."""
-    if not CHROMIUM.is_file():
-        pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            page = browser.new_page(viewport=VIEWPORT)
-            page.goto(report.resolve().as_uri())
-            page.screenshot(path=str(screenshot))
-            facts = {
-                "boxes": {
-                    name: page.locator(selector).bounding_box()
-                    for name, selector in {
-                        "verdict table": "#verdicts",
-                        "forest plot": "#forest svg",
-                        "ground-truth box": "#ground-truth",
-                    }.items()
-                },
-                "rows": page.locator("#verdicts tbody tr").count(),
-                "summaries": page.locator("details > summary").count(),
-                "first_fold_open": page.locator("details").first.evaluate("d => d.open"),
-                "ground_truth": page.locator("#ground-truth").inner_text(),
-            }
-        finally:
-            browser.close()
+    with headless_chromium() as browser:
+        page = browser.new_page(viewport=VIEWPORT)
+        page.goto(report.resolve().as_uri())
+        page.screenshot(path=str(screenshot))
+        facts = {
+            "boxes": {
+                name: page.locator(selector).bounding_box()
+                for name, selector in {
+                    "verdict table": "#verdicts",
+                    "forest plot": "#forest svg",
+                    "ground-truth box": "#ground-truth",
+                }.items()
+            },
+            "rows": page.locator("#verdicts tbody tr").count(),
+            "summaries": page.locator("details > summary").count(),
+            "first_fold_open": page.locator("details").first.evaluate("d => d.open"),
+            "ground_truth": page.locator("#ground-truth").inner_text(),
+        }
     if os.environ.get("SERBIAS_ARTIFACTS"):
         artifacts = Path(os.environ["SERBIAS_ARTIFACTS"])
         artifacts.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from serbias.cli import app
 from tests.test_audit_tracking import FAST, trained_svm_predictions
-from tests.test_demo_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
+from tests.test_demo_browser import ARTIFACTS, TIMEOUT_MS, headless_chromium
 
 pytestmark = pytest.mark.browser
 
@@ -38,15 +38,8 @@ def _free_port() -> int:
 
 @pytest.fixture()
 def chromium() -> Iterator[object]:
-    if not CHROMIUM.is_file():
-        pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
+    with headless_chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture()
